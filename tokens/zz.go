@@ -1,0 +1,2 @@
+package tokens
+import _ "github.com/sugarme/tokenizer"
