@@ -1,0 +1,99 @@
+package policy
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// peakRSSMB reads the process's peak resident set (VmHWM) in MB.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+type benchShape struct {
+	name string
+	cfg  Config
+	b, t int
+}
+
+var benchShapes = []benchShape{
+	{"S", ConfigS(), 64, 64},
+	{"M", ConfigM(), 32, 128},
+}
+
+// BenchmarkTrainStep is one forward + backward + AdamW step on a full batch
+// of random tokens, cross-entropy on every position.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, s := range benchShapes {
+		b.Run(s.name, func(b *testing.B) {
+			m, err := New(s.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			opt := NewAdamW(DefaultOptimConfig(), m.W)
+			r := rand.New(rand.NewPCG(1, 1))
+			bt := NewBatch(s.b, s.t)
+			for i := 0; i < s.b; i++ {
+				seq := make([]int32, s.t+1)
+				for j := range seq {
+					seq[j] = int32(r.IntN(s.cfg.Vocab))
+				}
+				bt.SetRow(i, seq, 1, 0)
+			}
+			obj := lossObjective(nil)
+			step := func() {
+				if _, _, err := m.Accumulate(bt, 1, obj); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := m.Step(opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			step() // build the graph, untimed
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				step()
+			}
+			b.ReportMetric(float64(b.N*s.b*s.t)/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(peakRSSMB(), "peakRSS_MB")
+		})
+	}
+}
+
+// BenchmarkForward is the forward-only log-prob path.
+func BenchmarkForward(b *testing.B) {
+	for _, s := range benchShapes {
+		b.Run(s.name, func(b *testing.B) {
+			m, _ := New(s.cfg)
+			r := rand.New(rand.NewPCG(1, 1))
+			bt := tinyBatch(r, s.b, s.t, s.cfg.Vocab)
+			n := s.b * s.t
+			lp, ent := make([]float64, n), make([]float64, n)
+			m.LogProbs(bt, 1, lp, ent, nil)
+			for b.Loop() {
+				if err := m.LogProbs(bt, 1, lp, ent, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+var _ = fmt.Sprint

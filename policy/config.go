@@ -1,0 +1,57 @@
+package policy
+
+import "fmt"
+
+// Config describes the network. Field names follow GPT-2's config.json where
+// one exists.
+type Config struct {
+	Vocab     int     `json:"vocab_size" mapstructure:"vocab"`           // V
+	DModel    int     `json:"n_embd" mapstructure:"d_model"`             // D
+	NLayers   int     `json:"n_layer" mapstructure:"n_layers"`           // L
+	NHeads    int     `json:"n_head" mapstructure:"n_heads"`             // H; must divide D
+	MaxSeqLen int     `json:"n_positions" mapstructure:"max_seq_len"`    // rows of the position embedding
+	InitStd   float64 `json:"initializer_range" mapstructure:"init_std"` // N(0, std) init; residual projections get std/sqrt(2L)
+	Seed      uint64  `json:"seed" mapstructure:"seed"`                  // weight init seed
+	Untied    bool    `json:"untied_lm_head" mapstructure:"untied"`      // separate lm_head.weight instead of wte
+}
+
+// DefaultConfig is the S benchmark config.
+func DefaultConfig() Config { return ConfigS() }
+
+// ConfigS is the S benchmark shape: V64 D128 L4 H4, 64 positions.
+func ConfigS() Config {
+	return Config{Vocab: 64, DModel: 128, NLayers: 4, NHeads: 4, MaxSeqLen: 64, InitStd: 0.02, Seed: 1}
+}
+
+// ConfigM is the M benchmark shape: V64 D256 L6 H8, 128 positions.
+func ConfigM() Config {
+	return Config{Vocab: 64, DModel: 256, NLayers: 6, NHeads: 8, MaxSeqLen: 128, InitStd: 0.02, Seed: 1}
+}
+
+// Validate reports the first out-of-range field, naming it.
+func (c Config) Validate() error {
+	switch {
+	case c.Vocab < 2:
+		return fmt.Errorf("policy: vocab = %d, want >= 2", c.Vocab)
+	case c.DModel < 1:
+		return fmt.Errorf("policy: d_model = %d, want >= 1", c.DModel)
+	case c.NLayers < 1:
+		return fmt.Errorf("policy: n_layers = %d, want >= 1", c.NLayers)
+	case c.NHeads < 1 || c.DModel%c.NHeads != 0:
+		return fmt.Errorf("policy: n_heads = %d must be >= 1 and divide d_model = %d", c.NHeads, c.DModel)
+	case c.MaxSeqLen < 1:
+		return fmt.Errorf("policy: max_seq_len = %d, want >= 1", c.MaxSeqLen)
+	case !(c.InitStd > 0 && c.InitStd < 1):
+		return fmt.Errorf("policy: init_std = %v, want in (0, 1)", c.InitStd)
+	}
+	return nil
+}
+
+// NumParams is the number of weights.
+func (c Config) NumParams() int {
+	n := 0
+	for _, s := range c.paramSpecs() {
+		n += s.size()
+	}
+	return n
+}

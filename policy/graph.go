@@ -1,0 +1,170 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// replica is one gorgonia graph over rows [row0, row0+b*t) of a micro-batch.
+type replica struct {
+	g      *G.ExprGraph
+	ids    *G.Node
+	idsT   *tensor.Dense // refilled in place and Let each run
+	params G.Nodes       // parallel to Weights.List
+	grads  G.Nodes       // parallel to params; nil in a forward-only graph
+	logits *G.Node
+	vm     G.VM
+	b      int
+}
+
+// graph is the set of replicas for one (B, T) shape.
+type graph struct {
+	b, t int
+	reps []*replica
+	head *head // nil in a forward-only graph
+	fwd  []float32
+}
+
+// splitRows divides b sequences over at most r replicas.
+func splitRows(b, r int) []int {
+	if r > b {
+		r = b
+	}
+	out := make([]int, r)
+	for i := range out {
+		out[i] = b / r
+		if i < b%r {
+			out[i]++
+		}
+	}
+	return out
+}
+
+// buildGraph builds the replicas for shape (b, t); train adds the objective
+// head and the backward pass.
+func buildGraph(w *Weights, b, t, nrep int, train bool) (*graph, error) {
+	cfg := w.Cfg
+	if t > cfg.MaxSeqLen {
+		return nil, fmt.Errorf("policy: sequence length %d exceeds max_seq_len %d", t, cfg.MaxSeqLen)
+	}
+	if b < 1 || t < 1 {
+		return nil, fmt.Errorf("policy: batch shape %dx%d must be positive", b, t)
+	}
+	gr := &graph{b: b, t: t}
+	parts := splitRows(b, nrep)
+	var rows [][2]int
+	row := 0
+	for _, pb := range parts {
+		rows = append(rows, [2]int{row, row + pb*t})
+		row += pb * t
+	}
+	if train {
+		gr.head = newHead(b, t, cfg.Vocab, rows)
+	} else {
+		gr.fwd = make([]float32, b*t*cfg.Vocab)
+	}
+	for r, pb := range parts {
+		rep, err := buildReplica(w, gr, r, pb, rows[r][0])
+		if err != nil {
+			return nil, err
+		}
+		gr.reps = append(gr.reps, rep)
+	}
+	return gr, nil
+}
+
+func buildReplica(w *Weights, gr *graph, r, b, row0 int) (rep *replica, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			err = fmt.Errorf("policy: building graph: %v", e)
+		}
+	}()
+	cfg := w.Cfg
+	t, d, v := gr.t, cfg.DModel, cfg.Vocab
+	n := b * t
+	g := G.NewGraph()
+	rep = &replica{g: g, b: b}
+	rep.idsT = tensor.New(tensor.WithShape(n), tensor.Of(tensor.Int))
+	rep.ids = G.NewVector(g, tensor.Int, G.WithShape(n), G.WithName("ids"), G.WithValue(rep.idsT))
+	pn := map[*Param]*G.Node{}
+	for _, p := range w.List {
+		node := G.NewTensor(g, tensor.Float32, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(p.T))
+		pn[p] = node
+		rep.params = append(rep.params, node)
+	}
+	x := embedNode(rep.ids, pn[w.Wte], pn[w.Wpe], n, t, d)
+	for _, blk := range w.Blocks {
+		h := lnNode(x, pn[blk.LN1W], pn[blk.LN1B], n, d)
+		qkv := linearNode(h, pn[blk.AttnW], pn[blk.AttnB], n, d, 3*d)
+		a := attnNode(qkv, b, t, d, cfg.NHeads)
+		a = linearNode(a, pn[blk.ProjW], pn[blk.ProjB], n, d, d)
+		x = addNode(x, a, n, d)
+		h = lnNode(x, pn[blk.LN2W], pn[blk.LN2B], n, d)
+		h = linearNode(h, pn[blk.FcW], pn[blk.FcB], n, d, 4*d)
+		h = geluNode(h, n, 4*d)
+		h = linearNode(h, pn[blk.Fc2W], pn[blk.Fc2B], n, 4*d, d)
+		x = addNode(x, h, n, d)
+	}
+	x = lnNode(x, pn[w.LNfW], pn[w.LNfB], n, d)
+	var out []float32
+	if gr.head != nil {
+		out = gr.head.in.Logits[row0*v:]
+	} else {
+		out = gr.fwd[row0*v:]
+	}
+	rep.logits = lmHeadNode(x, pn[w.Head], n, d, v, out)
+	if gr.head == nil {
+		rep.vm = G.NewTapeMachine(g)
+		return rep, nil
+	}
+	loss := gr.head.node(r, rep.logits)
+	rep.grads, err = G.Grad(loss, rep.params...)
+	if err != nil {
+		return nil, fmt.Errorf("policy: building backward: %w", err)
+	}
+	rep.vm = G.NewTapeMachine(g)
+	return rep, nil
+}
+
+// run executes every replica concurrently on rows of ids ([B*T]).
+func (gr *graph) run(ids []int32) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(gr.reps))
+	row := 0
+	for r, rep := range gr.reps {
+		dst := rep.idsT.Data().([]int)
+		for i := range dst {
+			dst[i] = int(ids[row+i])
+		}
+		row += len(dst)
+		wg.Add(1)
+		go func(r int, rep *replica) {
+			defer wg.Done()
+			rep.vm.Reset()
+			if err := G.Let(rep.ids, rep.idsT); err != nil {
+				errs[r] = err
+			} else if err := rep.vm.RunAll(); err != nil {
+				errs[r] = err
+			}
+			if errs[r] != nil && gr.head != nil {
+				gr.head.fail(r, errs[r])
+			}
+		}(r, rep)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, errAborted) {
+			return err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

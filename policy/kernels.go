@@ -1,0 +1,238 @@
+package policy
+
+import (
+	"math"
+
+	"github.com/entrolab/entrolab/internal/oblas"
+)
+
+// The kernels below are plain Go over row-major float32 slices. The gorgonia
+// ops in ops.go wrap them for training, and the rollout engine calls the
+// forward ones directly, so the two paths compute the same numbers.
+
+const lnEps = 1e-5
+
+// layerNorm writes y = (x - mean) / sqrt(var + eps) * g + b for each of the
+// n rows of x (width d), and saves mean and 1/std per row for the backward.
+func layerNorm(y, x, g, b []float32, mean, rstd []float32, n, d int) {
+	inv := 1 / float32(d)
+	for i := 0; i < n; i++ {
+		row := x[i*d : i*d+d]
+		var s float32
+		for _, v := range row {
+			s += v
+		}
+		m := s * inv
+		var vs float32
+		for _, v := range row {
+			c := v - m
+			vs += c * c
+		}
+		r := 1 / float32(math.Sqrt(float64(vs*inv+lnEps)))
+		if mean != nil {
+			mean[i], rstd[i] = m, r
+		}
+		out := y[i*d : i*d+d]
+		for j, v := range row {
+			out[j] = (v-m)*r*g[j] + b[j]
+		}
+	}
+}
+
+// layerNormBackward writes dx for rows of x and adds into dg and db.
+//
+//	xhat = (x-mean)*rstd, gh = dy*g
+//	dx = rstd * (gh - mean(gh) - xhat*mean(gh*xhat))
+func layerNormBackward(dx, dg, db, dy, x, g, mean, rstd []float32, n, d int) {
+	inv := 1 / float32(d)
+	for i := 0; i < n; i++ {
+		m, r := mean[i], rstd[i]
+		xr := x[i*d : i*d+d]
+		dyr := dy[i*d : i*d+d]
+		var s1, s2 float32
+		for j, v := range dyr {
+			xh := (xr[j] - m) * r
+			gh := v * g[j]
+			s1 += gh
+			s2 += gh * xh
+			dg[j] += v * xh
+			db[j] += v
+		}
+		s1 *= inv
+		s2 *= inv
+		dxr := dx[i*d : i*d+d]
+		for j, v := range dyr {
+			xh := (xr[j] - m) * r
+			dxr[j] = r * (v*g[j] - s1 - xh*s2)
+		}
+	}
+}
+
+const (
+	geluC = 0.7978845608028654 // sqrt(2/pi)
+	geluA = 0.044715
+)
+
+// tanh32 is tanh in float32 by a rational approximation (the one Eigen
+// uses), within a few ulp over the whole line and far faster than math.Tanh.
+func tanh32(x float32) float32 {
+	const clamp = 7.90531110763549805
+	if x > clamp {
+		x = clamp
+	} else if x < -clamp {
+		x = -clamp
+	}
+	if x < 0.0004 && x > -0.0004 {
+		return x
+	}
+	x2 := x * x
+	p := float32(-2.76076847742355e-16)
+	p = p*x2 + 2.00018790482477e-13
+	p = p*x2 + -8.60467152213735e-11
+	p = p*x2 + 5.12229709037114e-08
+	p = p*x2 + 1.48572235717979e-05
+	p = p*x2 + 6.37261928875436e-04
+	p = p*x2 + 4.89352455891786e-03
+	p = p * x
+	q := float32(1.19825839466702e-06)
+	q = q*x2 + 1.18534705686654e-04
+	q = q*x2 + 2.26843463243900e-03
+	q = q*x2 + 4.89352518554385e-03
+	return p / q
+}
+
+// gelu writes y = 0.5 x (1 + tanh(c (x + a x^3))), GPT-2's tanh GELU.
+func gelu(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		t := tanh32(geluC * (v + geluA*v*v*v))
+		y[i] = 0.5 * v * (1 + t)
+	}
+}
+
+// geluBackward writes dx = dy * gelu'(x).
+func geluBackward(dx, dy, x []float32) {
+	dx = dx[:len(x)]
+	dy = dy[:len(x)]
+	for i, v := range x {
+		v2 := v * v
+		t := tanh32(geluC * (v + geluA*v2*v))
+		dx[i] = dy[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*geluC*(1+3*geluA*v2))
+	}
+}
+
+// linear writes y = x w + b: x is n x in, w is in x out (GPT-2's Conv1D
+// layout), b has out entries (nil for none).
+func linear(y, x, w, b []float32, n, in, out int) {
+	if b != nil {
+		for i := 0; i < n; i++ {
+			copy(y[i*out:i*out+out], b)
+		}
+		oblas.Sgemm(false, false, n, out, in, 1, x, in, w, out, 1, y, out)
+		return
+	}
+	oblas.Sgemm(false, false, n, out, in, 1, x, in, w, out, 0, y, out)
+}
+
+// attention is causal multi-head self-attention for one sequence of t
+// positions. qkv is t x 3d (q, k, v side by side, head h in columns
+// h*hd..), out is t x d, p receives the h attention matrices (h x t x t),
+// and scores is scratch of t x t.
+func attention(out, p, qkv []float32, t, d, nh int) {
+	hd := d / nh
+	ld := 3 * d
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for h := 0; h < nh; h++ {
+		ph := p[h*t*t : (h+1)*t*t]
+		q := qkv[h*hd:]
+		k := qkv[d+h*hd:]
+		v := qkv[2*d+h*hd:]
+		// S = scale * Q K^T
+		oblas.Sgemm(false, true, t, t, hd, scale, q, ld, k, ld, 0, ph, t)
+		for i := 0; i < t; i++ {
+			row := ph[i*t : i*t+t]
+			softmaxCausal(row, i+1)
+		}
+		oblas.Sgemm(false, false, t, hd, t, 1, ph, t, v, ld, 0, out[h*hd:], d)
+	}
+}
+
+// softmaxCausal normalises row[:n] in place and zeroes row[n:].
+func softmaxCausal(row []float32, n int) {
+	mx := row[0]
+	for _, v := range row[1:n] {
+		if v > mx {
+			mx = v
+		}
+	}
+	var s float32
+	for j := 0; j < n; j++ {
+		e := exp32(row[j] - mx)
+		row[j] = e
+		s += e
+	}
+	inv := 1 / s
+	for j := 0; j < n; j++ {
+		row[j] *= inv
+	}
+	clear(row[n:])
+}
+
+// attentionBackward writes dqkv (t x 3d) from dout (t x d), the saved
+// probabilities p and qkv. dp is scratch of t x t.
+//
+//	dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dQ = s dS K, dK = s dS^T Q
+func attentionBackward(dqkv, dout, p, qkv, dp []float32, t, d, nh int) {
+	hd := d / nh
+	ld := 3 * d
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for h := 0; h < nh; h++ {
+		ph := p[h*t*t : (h+1)*t*t]
+		q := qkv[h*hd:]
+		k := qkv[d+h*hd:]
+		v := qkv[2*d+h*hd:]
+		do := dout[h*hd:]
+		oblas.Sgemm(true, false, t, hd, t, 1, ph, t, do, d, 0, dqkv[2*d+h*hd:], ld)
+		oblas.Sgemm(false, true, t, t, hd, 1, do, d, v, ld, 0, dp, t)
+		for i := 0; i < t; i++ {
+			pr := ph[i*t : i*t+i+1]
+			dr := dp[i*t : i*t+t]
+			var s float32
+			for j, pv := range pr {
+				s += pv * dr[j]
+			}
+			for j, pv := range pr {
+				dr[j] = pv * (dr[j] - s) * scale
+			}
+			clear(dr[i+1:])
+		}
+		oblas.Sgemm(false, false, t, hd, t, 1, dp, t, k, ld, 0, dqkv[h*hd:], ld)
+		oblas.Sgemm(true, false, t, hd, t, 1, dp, t, q, ld, 0, dqkv[d+h*hd:], ld)
+	}
+}
+
+// exp32 is e^x in float32 for x <= 0 (softmax arguments), by range
+// reduction to 2^k * e^r with a degree-6 polynomial; relative error < 2e-7.
+func exp32(x float32) float32 {
+	if x < -87 {
+		return 0
+	}
+	const log2e = 1.44269504088896341
+	const ln2hi = 0.693359375
+	const ln2lo = -2.12194440e-4
+	k := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - k*ln2hi - k*ln2lo
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	e := p*r*r + r + 1
+	return e * math.Float32frombits(uint32(int32(k)+127)<<23)
+}
+
+// sgemm is oblas.Sgemm with alpha 1: c = op(a) op(b) + beta c.
+func sgemm(ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	oblas.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+}

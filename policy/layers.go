@@ -1,0 +1,183 @@
+package policy
+
+import (
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// The layer builders below add one forward op and, through withDiff, its
+// backward ops. A backward op takes as graph inputs every forward value it
+// reads, so gorgonia's liveness analysis keeps those values intact; state
+// that is internal to a layer (LayerNorm statistics, attention
+// probabilities) lives in the closure.
+
+func sh(d ...int) tensor.Shape { return tensor.Shape(d) }
+
+// embedNode gathers wte rows by token id and adds the position embedding of
+// each row's position (row index mod t).
+func embedNode(ids, wte, wpe *G.Node, n, t, d int) *G.Node {
+	y := apply("embed", sh(n, d), func(o []float32, in []G.Value) error {
+		id, te, pe := in[0].Data().([]int), f32(in[1]), f32(in[2])
+		for i := 0; i < n; i++ {
+			r := o[i*d : i*d+d]
+			tok := te[id[i]*d : id[i]*d+d]
+			pos := pe[(i%t)*d : (i%t)*d+d]
+			for j := range r {
+				r[j] = tok[j] + pos[j]
+			}
+		}
+		return nil
+	}, ids, wte, wpe)
+	vRows, pRows := wte.Shape()[0], wpe.Shape()[0]
+	return withDiff(y, []bool{false, true, true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		dte := apply("embed_dwte", sh(vRows, d), func(o []float32, v []G.Value) error {
+			clear(o)
+			g, id := f32(v[0]), v[1].Data().([]int)
+			for i := 0; i < n; i++ {
+				axpy(o[id[i]*d:id[i]*d+d], g[i*d:i*d+d])
+			}
+			return nil
+		}, grad, in[0])
+		dpe := apply("embed_dwpe", sh(pRows, d), func(o []float32, v []G.Value) error {
+			clear(o)
+			g := f32(v[0])
+			for i := 0; i < n; i++ {
+				p := i % t
+				axpy(o[p*d:p*d+d], g[i*d:i*d+d])
+			}
+			return nil
+		}, grad)
+		return G.Nodes{nil, dte, dpe}, nil
+	})
+}
+
+func axpy(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// lnNode is LayerNorm over the last axis of an n x d input.
+func lnNode(x, g, b *G.Node, n, d int) *G.Node {
+	mean, rstd := make([]float32, n), make([]float32, n)
+	y := apply("layernorm", sh(n, d), func(o []float32, in []G.Value) error {
+		layerNorm(o, f32(in[0]), f32(in[1]), f32(in[2]), mean, rstd, n, d)
+		return nil
+	}, x, g, b)
+	return withDiff(y, []bool{true, true, true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		dg, db := make([]float32, d), make([]float32, d)
+		dx := apply("layernorm_dx", sh(n, d), func(o []float32, v []G.Value) error {
+			clear(dg)
+			clear(db)
+			layerNormBackward(o, dg, db, f32(v[0]), f32(v[1]), f32(v[2]), mean, rstd, n, d)
+			return nil
+		}, grad, in[0], in[1])
+		dgn := apply("layernorm_dg", sh(d), func(o []float32, _ []G.Value) error { copy(o, dg); return nil }, dx)
+		dbn := apply("layernorm_db", sh(d), func(o []float32, _ []G.Value) error { copy(o, db); return nil }, dx)
+		return G.Nodes{dx, dgn, dbn}, nil
+	})
+}
+
+// linearNode is y = x w + b for x n x in, w in x out.
+func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
+	y := apply("linear", sh(n, out), func(o []float32, v []G.Value) error {
+		linear(o, f32(v[0]), f32(v[1]), f32(v[2]), n, in, out)
+		return nil
+	}, x, w, b)
+	return withDiff(y, []bool{true, true, true}, func(nodes G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		dx := apply("linear_dx", sh(n, in), func(o []float32, v []G.Value) error {
+			sgemm(false, true, n, in, out, f32(v[0]), out, f32(v[1]), out, 0, o, in)
+			return nil
+		}, grad, nodes[1])
+		dw := apply("linear_dw", sh(in, out), func(o []float32, v []G.Value) error {
+			sgemm(true, false, in, out, n, f32(v[1]), in, f32(v[0]), out, 0, o, out)
+			return nil
+		}, grad, nodes[0])
+		db := apply("linear_db", sh(out), func(o []float32, v []G.Value) error {
+			clear(o)
+			g := f32(v[0])
+			for i := 0; i < n; i++ {
+				axpy(o, g[i*out:i*out+out])
+			}
+			return nil
+		}, grad)
+		return G.Nodes{dx, dw, db}, nil
+	})
+}
+
+// geluNode is GPT-2's tanh GELU, elementwise.
+func geluNode(x *G.Node, n, d int) *G.Node {
+	y := apply("gelu", sh(n, d), func(o []float32, v []G.Value) error {
+		gelu(o, f32(v[0]))
+		return nil
+	}, x)
+	return withDiff(y, []bool{true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		dx := apply("gelu_dx", sh(n, d), func(o []float32, v []G.Value) error {
+			geluBackward(o, f32(v[0]), f32(v[1]))
+			return nil
+		}, grad, in[0])
+		return G.Nodes{dx}, nil
+	})
+}
+
+// addNode is the residual sum a + b.
+func addNode(a, b *G.Node, n, d int) *G.Node {
+	y := apply("residual_add", sh(n, d), func(o []float32, v []G.Value) error {
+		x, y := f32(v[0]), f32(v[1])
+		y = y[:len(x)]
+		for i := range x {
+			o[i] = x[i] + y[i]
+		}
+		return nil
+	}, a, b)
+	return withDiff(y, []bool{true, true}, func(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		return G.Nodes{grad, grad}, nil
+	})
+}
+
+// attnNode is causal multi-head self-attention over b sequences of t
+// positions; qkv is (b*t) x 3d, the output (b*t) x d.
+func attnNode(qkv *G.Node, b, t, d, nh int) *G.Node {
+	p := make([]float32, b*nh*t*t)
+	y := apply("causal_attention", sh(b*t, d), func(o []float32, v []G.Value) error {
+		x := f32(v[0])
+		for s := 0; s < b; s++ {
+			attention(o[s*t*d:], p[s*nh*t*t:], x[s*t*3*d:], t, d, nh)
+		}
+		return nil
+	}, qkv)
+	return withDiff(y, []bool{true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		dp := make([]float32, t*t)
+		dx := apply("causal_attention_dqkv", sh(b*t, 3*d), func(o []float32, v []G.Value) error {
+			g, x := f32(v[0]), f32(v[1])
+			for s := 0; s < b; s++ {
+				attentionBackward(o[s*t*3*d:], g[s*t*d:], p[s*nh*t*t:], x[s*t*3*d:], dp, t, d, nh)
+			}
+			return nil
+		}, grad, in[0])
+		return G.Nodes{dx}, nil
+	})
+}
+
+// lmHeadNode is logits = x W^T for the (tied) embedding W (v x d).
+func lmHeadNode(x, w *G.Node, n, d, v int, out []float32) *G.Node {
+	y := apply("lm_head", sh(n, v), func(o []float32, in []G.Value) error {
+		sgemm(false, true, n, v, d, f32(in[0]), d, f32(in[1]), d, 0, o, v)
+		return nil
+	}, x, w)
+	if out != nil {
+		y.Op().(*kop).out = tensor.New(tensor.WithShape(n, v), tensor.WithBacking(out[:n*v]))
+	}
+	return withDiff(y, []bool{true, true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		dx := apply("lm_head_dx", sh(n, d), func(o []float32, vs []G.Value) error {
+			sgemm(false, false, n, d, v, f32(vs[0]), v, f32(vs[1]), d, 0, o, d)
+			return nil
+		}, grad, in[1])
+		dw := apply("lm_head_dw", sh(v, d), func(o []float32, vs []G.Value) error {
+			sgemm(true, false, v, d, n, f32(vs[0]), v, f32(vs[1]), d, 0, o, d)
+			return nil
+		}, grad, in[0])
+		return G.Nodes{dx, dw}, nil
+	})
+}

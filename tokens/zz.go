@@ -1,2 +1,0 @@
-package tokens
-import _ "github.com/sugarme/tokenizer"
