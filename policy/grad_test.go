@@ -71,14 +71,15 @@ func TestGELUGradient(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	x := randSlice(r, 64, 2)
 	w := randSlice(r, 64, 1)
-	y := make([]float32, 64)
-	f := func() float64 { gelu(y, x); return dot64(y, w) }
+	y, th := make([]float32, 64), make([]float32, 64)
+	f := func() float64 { gelu(y, th, x); return dot64(y, w) }
+	f()
 	dx := make([]float32, 64)
-	geluBackward(dx, w, x)
+	geluBackward(dx, w, th, x)
 	checkFD(t, "gelu dx", x, dx, 1e-2, f)
 	for _, v := range []float32{-20, -5, -1, -1e-5, 0, 1e-5, 0.3, 3, 20} {
 		want := 0.5 * float64(v) * (1 + math.Tanh(geluC*(float64(v)+geluA*float64(v)*float64(v)*float64(v))))
-		gelu(y[:1], []float32{v})
+		gelu(y[:1], th[:1], []float32{v})
 		if math.Abs(float64(y[0])-want) > 1e-6*math.Max(1, math.Abs(want)) {
 			t.Errorf("gelu(%v) = %v, want %v", v, y[0], want)
 		}

@@ -76,48 +76,63 @@ const (
 // tanh32 is tanh in float32 by a rational approximation (the one Eigen
 // uses), within a few ulp over the whole line and far faster than math.Tanh.
 func tanh32(x float32) float32 {
-	const clamp = 7.90531110763549805
-	if x > clamp {
-		x = clamp
-	} else if x < -clamp {
-		x = -clamp
-	}
-	if x < 0.0004 && x > -0.0004 {
-		return x
-	}
-	x2 := x * x
-	p := float32(-2.76076847742355e-16)
-	p = p*x2 + 2.00018790482477e-13
-	p = p*x2 + -8.60467152213735e-11
-	p = p*x2 + 5.12229709037114e-08
-	p = p*x2 + 1.48572235717979e-05
-	p = p*x2 + 6.37261928875436e-04
-	p = p*x2 + 4.89352455891786e-03
-	p = p * x
-	q := float32(1.19825839466702e-06)
-	q = q*x2 + 1.18534705686654e-04
-	q = q*x2 + 2.26843463243900e-03
-	q = q*x2 + 4.89352518554385e-03
-	return p / q
+	var v [1]float32
+	tanhSlice(v[:], []float32{x})
+	return v[0]
 }
 
-// gelu writes y = 0.5 x (1 + tanh(c (x + a x^3))), GPT-2's tanh GELU.
-func gelu(y, x []float32) {
+// tanhSlice writes dst[i] = tanh(src[i]); the polynomial is written out in
+// the loop so that the compiler keeps it in registers (tanh32 is too big to
+// inline).
+func tanhSlice(dst, src []float32) {
+	const clamp = 7.90531110763549805
+	dst = dst[:len(src)]
+	for i, x := range src {
+		if x > clamp {
+			x = clamp
+		} else if x < -clamp {
+			x = -clamp
+		}
+		x2 := x * x
+		p := float32(-2.76076847742355e-16)
+		p = p*x2 + 2.00018790482477e-13
+		p = p*x2 + -8.60467152213735e-11
+		p = p*x2 + 5.12229709037114e-08
+		p = p*x2 + 1.48572235717979e-05
+		p = p*x2 + 6.37261928875436e-04
+		p = p*x2 + 4.89352455891786e-03
+		q := float32(1.19825839466702e-06)
+		q = q*x2 + 1.18534705686654e-04
+		q = q*x2 + 2.26843463243900e-03
+		q = q*x2 + 4.89352518554385e-03
+		dst[i] = p * x / q
+	}
+}
+
+// gelu writes y = 0.5 x (1 + tanh(c (x + a x^3))), GPT-2's tanh GELU, and
+// keeps the tanh values in t for the backward.
+func gelu(y, t, x []float32) {
+	t = t[:len(x)]
 	y = y[:len(x)]
 	for i, v := range x {
-		t := tanh32(geluC * (v + geluA*v*v*v))
-		y[i] = 0.5 * v * (1 + t)
+		t[i] = geluC * (v + geluA*v*v*v)
+	}
+	tanhSlice(t, t)
+	for i, v := range x {
+		y[i] = 0.5 * v * (1 + t[i])
 	}
 }
 
-// geluBackward writes dx = dy * gelu'(x).
-func geluBackward(dx, dy, x []float32) {
+// geluBackward writes dx = dy * gelu'(x) from the saved tanh values t:
+//
+//	gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
+func geluBackward(dx, dy, t, x []float32) {
 	dx = dx[:len(x)]
 	dy = dy[:len(x)]
+	t = t[:len(x)]
 	for i, v := range x {
-		v2 := v * v
-		t := tanh32(geluC * (v + geluA*v2*v))
-		dx[i] = dy[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*geluC*(1+3*geluA*v2))
+		ti := t[i]
+		dx[i] = dy[i] * (0.5*(1+ti) + 0.5*v*(1-ti*ti)*geluC*(1+3*geluA*v*v))
 	}
 }
 

@@ -108,13 +108,14 @@ func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
 
 // geluNode is GPT-2's tanh GELU, elementwise.
 func geluNode(x *G.Node, n, d int) *G.Node {
+	t := make([]float32, n*d)
 	y := apply("gelu", sh(n, d), func(o []float32, v []G.Value) error {
-		gelu(o, f32(v[0]))
+		gelu(o, t, f32(v[0]))
 		return nil
 	}, x)
 	return withDiff(y, []bool{true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		dx := apply("gelu_dx", sh(n, d), func(o []float32, v []G.Value) error {
-			geluBackward(o, f32(v[0]), f32(v[1]))
+			geluBackward(o, f32(v[0]), t, f32(v[1]))
 			return nil
 		}, grad, in[0])
 		return G.Nodes{dx}, nil

@@ -1,0 +1,309 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Checkpoint is everything needed to continue a run exactly. On disk it is
+// a directory:
+//
+//	model.safetensors      weights, HuggingFace GPT-2 tensor names, float32
+//	config.json            the network Config
+//	optimizer.safetensors  AdamW moments ("exp_avg.<name>", "exp_avg_sq.<name>")
+//	optimizer.json         AdamW config and step count
+//	state.json             step, RNG stream states, caller state (Extra)
+//	<Files>                caller files, e.g. tokenizer.json
+//	manifest.json          SHA-256 of every file above
+//
+// The directory is written next to its final place and renamed into it, so
+// a reader sees the old checkpoint or the new one, never half of one, and the
+// manifest catches a damaged file.
+type Checkpoint struct {
+	Weights *Weights
+	Optim   *AdamW                     // nil: no optimizer state
+	Step    int                        // updates taken
+	RNG     map[string][]byte          // named RNG states (MarshalBinary)
+	Extra   map[string]json.RawMessage // caller state (controllers, data position)
+	Files   map[string][]byte          // extra files stored verbatim
+}
+
+type stateFile struct {
+	Step  int                        `json:"step"`
+	RNG   map[string][]byte          `json:"rng,omitempty"`
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+}
+
+type optimFile struct {
+	Config OptimConfig `json:"config"`
+	Step   int         `json:"step"`
+}
+
+var reserved = map[string]bool{"model.safetensors": true, "config.json": true, "optimizer.safetensors": true,
+	"optimizer.json": true, "state.json": true, "manifest.json": true}
+
+// encode returns the checkpoint's files.
+func (c *Checkpoint) encode() (map[string][]byte, error) {
+	if c.Weights == nil {
+		return nil, errors.New("policy: checkpoint has no weights")
+	}
+	files := map[string][]byte{}
+	w := c.Weights
+	names, shapes, data := []string{}, map[string][]int{}, map[string][]float32{}
+	for _, p := range w.List {
+		names = append(names, p.Name)
+		shapes[p.Name], data[p.Name] = p.Shape, p.Data
+	}
+	files["model.safetensors"] = encodeSafetensors(names, shapes, data, map[string]string{"format": "pt"})
+	cfg, err := json.MarshalIndent(w.Cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files["config.json"] = append(cfg, '\n')
+	if c.Optim != nil {
+		names, shapes, data = nil, map[string][]int{}, map[string][]float32{}
+		for i, p := range w.List {
+			for _, k := range []struct {
+				pre string
+				v   []float32
+			}{{"exp_avg.", c.Optim.M[i]}, {"exp_avg_sq.", c.Optim.V[i]}} {
+				names = append(names, k.pre+p.Name)
+				shapes[k.pre+p.Name], data[k.pre+p.Name] = p.Shape, k.v
+			}
+		}
+		files["optimizer.safetensors"] = encodeSafetensors(names, shapes, data, nil)
+		o, _ := json.MarshalIndent(optimFile{Config: c.Optim.Cfg, Step: c.Optim.Step}, "", "  ")
+		files["optimizer.json"] = append(o, '\n')
+	}
+	st, err := json.MarshalIndent(stateFile{Step: c.Step, RNG: c.RNG, Extra: c.Extra}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("policy: checkpoint state: %w", err)
+	}
+	files["state.json"] = append(st, '\n')
+	for name, b := range c.Files {
+		if reserved[name] || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+			return nil, fmt.Errorf("policy: checkpoint file name %q is reserved or not a plain name", name)
+		}
+		files[name] = b
+	}
+	sums := map[string]string{}
+	for name, b := range files {
+		sums[name] = sha256hex(b)
+	}
+	man, _ := json.MarshalIndent(map[string]any{"format": "entrolab-checkpoint/1", "sha256": sums}, "", "  ")
+	files["manifest.json"] = append(man, '\n')
+	return files, nil
+}
+
+// Save writes c to dir atomically: into a sibling temporary directory first,
+// each file synced, then renamed over dir.
+func (c *Checkpoint) Save(dir string) error {
+	files, err := c.encode()
+	if err != nil {
+		return err
+	}
+	dir = filepath.Clean(dir)
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("policy: checkpoint: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("policy: checkpoint: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := writeSynced(filepath.Join(tmp, n), files[n]); err != nil {
+			return fmt.Errorf("policy: checkpoint %s: %w", n, err)
+		}
+	}
+	old := ""
+	if _, err := os.Stat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("policy: checkpoint: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			os.Rename(old, dir)
+		}
+		return fmt.Errorf("policy: checkpoint: %w", err)
+	}
+	syncDir(parent)
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
+}
+
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// WriteFileAtomic writes b to path through a synced temporary file and a
+// rename, so path holds the old content or the new, never a mix.
+func WriteFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+// LoadCheckpoint reads a checkpoint directory. A missing, truncated, damaged
+// or mismatched file is an error naming the file and the problem.
+func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy: checkpoint %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("policy: checkpoint %s is not a directory", dir)
+	}
+	read := func(name string) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("policy: checkpoint %s: %w", dir, err)
+		}
+		return b, nil
+	}
+	manB, err := read("manifest.json")
+	if err != nil {
+		return nil, err
+	}
+	var man struct {
+		Format string            `json:"format"`
+		SHA256 map[string]string `json:"sha256"`
+	}
+	if err := json.Unmarshal(manB, &man); err != nil {
+		return nil, fmt.Errorf("policy: %s: damaged: %v", filepath.Join(dir, "manifest.json"), err)
+	}
+	files := map[string][]byte{}
+	for name, sum := range man.SHA256 {
+		if name != filepath.Base(name) {
+			return nil, fmt.Errorf("policy: %s: bad file name %q", filepath.Join(dir, "manifest.json"), name)
+		}
+		b, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		if sha256hex(b) != sum {
+			return nil, fmt.Errorf("policy: %s: checksum mismatch (%d bytes): the file is truncated or damaged", filepath.Join(dir, name), len(b))
+		}
+		files[name] = b
+	}
+	for _, need := range []string{"model.safetensors", "config.json", "state.json"} {
+		if files[need] == nil {
+			return nil, fmt.Errorf("policy: checkpoint %s: %s is missing from the manifest", dir, need)
+		}
+	}
+	var cfg Config
+	if err := json.Unmarshal(files["config.json"], &cfg); err != nil {
+		return nil, fmt.Errorf("policy: %s: %v", filepath.Join(dir, "config.json"), err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
+	}
+	w := newEmptyWeights(cfg)
+	mf := filepath.Join(dir, "model.safetensors")
+	ents, data, err := decodeSafetensors(mf, files["model.safetensors"])
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range w.List {
+		if err := readTensor(mf, ents, data, p.Name, p.Shape, p.Data); err != nil {
+			return nil, err
+		}
+	}
+	if len(ents) != len(w.List) {
+		return nil, fmt.Errorf("policy: %s: %d tensors, the config has %d", mf, len(ents), len(w.List))
+	}
+	ck := &Checkpoint{Weights: w, Files: map[string][]byte{}}
+	if ob := files["optimizer.json"]; ob != nil {
+		var of optimFile
+		if err := json.Unmarshal(ob, &of); err != nil {
+			return nil, fmt.Errorf("policy: %s: %v", filepath.Join(dir, "optimizer.json"), err)
+		}
+		o := NewAdamW(of.Config, w)
+		o.Step = of.Step
+		of2 := filepath.Join(dir, "optimizer.safetensors")
+		ents, data, err := decodeSafetensors(of2, files["optimizer.safetensors"])
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range w.List {
+			if err := readTensor(of2, ents, data, "exp_avg."+p.Name, p.Shape, o.M[i]); err != nil {
+				return nil, err
+			}
+			if err := readTensor(of2, ents, data, "exp_avg_sq."+p.Name, p.Shape, o.V[i]); err != nil {
+				return nil, err
+			}
+		}
+		ck.Optim = o
+	}
+	var sf stateFile
+	if err := json.Unmarshal(files["state.json"], &sf); err != nil {
+		return nil, fmt.Errorf("policy: %s: %v", filepath.Join(dir, "state.json"), err)
+	}
+	ck.Step, ck.RNG, ck.Extra = sf.Step, sf.RNG, sf.Extra
+	for name, b := range files {
+		if !reserved[name] {
+			ck.Files[name] = b
+		}
+	}
+	return ck, nil
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
