@@ -1,0 +1,290 @@
+package rollout
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+
+	"github.com/entrolab/entrolab/internal/kern"
+	"github.com/entrolab/entrolab/policy"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Finish says why a completion ended.
+type Finish uint8
+
+const (
+	FinishLength Finish = iota // reached max_new_tokens or the context
+	FinishEOS                  // sampled <eos>
+)
+
+func (f Finish) String() string {
+	if f == FinishEOS {
+		return "eos"
+	}
+	return "length"
+}
+
+// Sequence is one completion and its per-token records (all [len(Tokens)]).
+type Sequence struct {
+	Prompt     int       // index into Batch.Prompts
+	Tokens     []int32   // completion tokens, <eos> included when sampled
+	SampleLogp []float64 // log-prob under the distribution sampled from (after temperature and truncation; 0 when greedy)
+	Logp       []float64 // log softmax(logits / T)[token], T the token's temperature (1 when greedy): the trainer's old log-prob
+	LogpRaw    []float64 // log softmax(logits)[token]: the untempered policy
+	Entropy    []float64 // entropy of softmax(logits / T)
+	Temp       []float64 // the temperature T used for the token
+	Finish     Finish
+}
+
+// Batch is the result of one Generate call: N sequences per prompt, prompt
+// p's group at Seqs[p*N : (p+1)*N].
+type Batch struct {
+	Prompts [][]int32
+	N       int
+	Seqs    []Sequence
+}
+
+// Engine samples from a policy's weights. It is not safe for concurrent
+// Generate calls; it must not run while the trainer updates the weights.
+type Engine struct {
+	W       *policy.Weights
+	EOS     int32
+	Workers int // default GOMAXPROCS
+
+	ws []*worker
+}
+
+// New returns an engine over w (read in place, never copied).
+func New(w *policy.Weights, eos int32) *Engine {
+	return &Engine{W: w, EOS: eos, Workers: runtime.GOMAXPROCS(0)}
+}
+
+// job is one sequence's state while decoding.
+type job struct {
+	seq    *Sequence
+	prompt []int32
+	rng    *rand.Rand
+	last   int32 // token fed at the current step
+	done   bool
+}
+
+// Generate samples s.N completions for every prompt. seed fixes every draw:
+// sequence i draws from PCG(seed, i), whatever the batch size or workers.
+func (e *Engine) Generate(prompts [][]int32, s Sampling, seed uint64) (*Batch, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := e.W.Cfg
+	for i, p := range prompts {
+		if len(p) == 0 {
+			return nil, fmt.Errorf("rollout: prompt %d is empty", i)
+		}
+		if len(p) >= cfg.MaxSeqLen {
+			return nil, fmt.Errorf("rollout: prompt %d has %d tokens; the context holds %d", i, len(p), cfg.MaxSeqLen)
+		}
+		for _, t := range p {
+			if t < 0 || int(t) >= cfg.Vocab {
+				return nil, fmt.Errorf("rollout: prompt %d has token %d outside the vocabulary [0, %d)", i, t, cfg.Vocab)
+			}
+		}
+	}
+	b := &Batch{Prompts: prompts, N: s.N, Seqs: make([]Sequence, len(prompts)*s.N)}
+	jobs := make([]job, len(b.Seqs))
+	for i := range jobs {
+		p := prompts[i/s.N]
+		maxNew := min(s.MaxNewTokens, cfg.MaxSeqLen-len(p))
+		sq := &b.Seqs[i]
+		sq.Prompt = i / s.N
+		sq.Tokens = make([]int32, 0, maxNew)
+		sq.SampleLogp = make([]float64, 0, maxNew)
+		sq.Logp = make([]float64, 0, maxNew)
+		sq.LogpRaw = make([]float64, 0, maxNew)
+		sq.Entropy = make([]float64, 0, maxNew)
+		sq.Temp = make([]float64, 0, maxNew)
+		jobs[i] = job{seq: sq, prompt: p, rng: rand.New(rand.NewPCG(seed, uint64(i)))}
+	}
+	nw := max(1, min(e.Workers, len(jobs)))
+	for len(e.ws) < nw {
+		e.ws = append(e.ws, &worker{})
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, nw)
+	for k := 0; k < nw; k++ {
+		lo, hi := k*len(jobs)/nw, (k+1)*len(jobs)/nw
+		wg.Add(1)
+		go func(k int, js []job) {
+			defer wg.Done()
+			errs[k] = e.ws[k].run(e.W, js, &s, e.EOS)
+		}(k, jobs[lo:hi])
+	}
+	wg.Wait()
+	return b, errors.Join(errs...)
+}
+
+// worker decodes a share of the sequences with its own buffers, which grow
+// to the largest share seen and are reused.
+type worker struct {
+	cap    int // sequences the buffers hold
+	maxT   int
+	d, v   int
+	kv     [][]float32 // [layer] -> [S][2][maxT][D]: K then V per sequence
+	x, h   []float32   // [S*D]
+	qkv    []float32   // [S*3D]
+	att    []float32   // [S*D]
+	ff     []float32   // [S*4D]
+	tt     []float32   // [S*4D] GELU tanh scratch
+	logits []float32   // [S*V]
+	scores []float32   // [maxT]
+	ids    []int32     // [S] token fed this step
+	rows   []int       // active job index per row
+	sm     *sampler
+}
+
+func (wk *worker) ensure(cfg policy.Config, n int) {
+	if wk.cap >= n && wk.maxT == cfg.MaxSeqLen && wk.d == cfg.DModel && wk.v == cfg.Vocab && len(wk.kv) == cfg.NLayers {
+		return
+	}
+	d, t := cfg.DModel, cfg.MaxSeqLen
+	*wk = worker{cap: n, maxT: t, d: d, v: cfg.Vocab}
+	wk.kv = make([][]float32, cfg.NLayers)
+	for l := range wk.kv {
+		wk.kv[l] = make([]float32, n*2*t*d)
+	}
+	wk.x, wk.h, wk.att = make([]float32, n*d), make([]float32, n*d), make([]float32, n*d)
+	wk.qkv = make([]float32, n*3*d)
+	wk.ff, wk.tt = make([]float32, n*4*d), make([]float32, n*4*d)
+	wk.logits = make([]float32, n*cfg.Vocab)
+	wk.scores = make([]float32, t)
+	wk.ids = make([]int32, n)
+	wk.rows = make([]int, 0, n)
+	wk.sm = newSampler(cfg.Vocab)
+}
+
+var dotter gonum.Implementation
+
+// run decodes js to completion. Job j keeps cache slot j for its lifetime;
+// each step gathers the active jobs into the first rows of the buffers.
+func (wk *worker) run(w *policy.Weights, js []job, s *Sampling, eos int32) error {
+	if len(js) == 0 {
+		return nil
+	}
+	cfg := w.Cfg
+	wk.ensure(cfg, len(js))
+	d, v, nh := cfg.DModel, cfg.Vocab, cfg.NHeads
+	hd := d / nh
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	t := cfg.MaxSeqLen
+	for i := range js {
+		js[i].last = js[i].prompt[0]
+	}
+	for pos := 0; pos < t; pos++ {
+		// gather active rows
+		wk.rows = wk.rows[:0]
+		for i := range js {
+			if !js[i].done {
+				wk.ids[len(wk.rows)] = js[i].last
+				wk.rows = append(wk.rows, i)
+			}
+		}
+		n := len(wk.rows)
+		if n == 0 {
+			break
+		}
+		wte, wpe := w.Wte.Data, w.Wpe.Data
+		for r := 0; r < n; r++ {
+			x := wk.x[r*d : r*d+d]
+			tok := wte[int(wk.ids[r])*d:]
+			pe := wpe[pos*d:]
+			for j := range x {
+				x[j] = tok[j] + pe[j]
+			}
+		}
+		for l, blk := range w.Blocks {
+			kern.LayerNorm(wk.h, wk.x, blk.LN1W.Data, blk.LN1B.Data, nil, nil, n, d)
+			kern.Linear(wk.qkv, wk.h, blk.AttnW.Data, blk.AttnB.Data, n, d, 3*d)
+			cache := wk.kv[l]
+			for r := 0; r < n; r++ {
+				slot := wk.rows[r]
+				kc := cache[slot*2*t*d : slot*2*t*d+t*d]
+				vc := cache[slot*2*t*d+t*d : (slot+1)*2*t*d]
+				q := wk.qkv[r*3*d : r*3*d+d]
+				copy(kc[pos*d:pos*d+d], wk.qkv[r*3*d+d:r*3*d+2*d])
+				copy(vc[pos*d:pos*d+d], wk.qkv[r*3*d+2*d:r*3*d+3*d])
+				out := wk.att[r*d : r*d+d]
+				clear(out)
+				sc := wk.scores[:pos+1]
+				for h := 0; h < nh; h++ {
+					qh := q[h*hd : h*hd+hd]
+					for p := 0; p <= pos; p++ {
+						sc[p] = scale * dotter.Sdot(hd, qh, 1, kc[p*d+h*hd:p*d+h*hd+hd], 1)
+					}
+					kern.SoftmaxCausal(sc, pos+1)
+					oh := out[h*hd : h*hd+hd]
+					for p := 0; p <= pos; p++ {
+						dotter.Saxpy(hd, sc[p], vc[p*d+h*hd:p*d+h*hd+hd], 1, oh, 1)
+					}
+				}
+			}
+			kern.Linear(wk.h, wk.att, blk.ProjW.Data, blk.ProjB.Data, n, d, d)
+			addInto(wk.x[:n*d], wk.h[:n*d])
+			kern.LayerNorm(wk.h, wk.x, blk.LN2W.Data, blk.LN2B.Data, nil, nil, n, d)
+			kern.Linear(wk.ff, wk.h, blk.FcW.Data, blk.FcB.Data, n, d, 4*d)
+			kern.GELU(wk.ff[:n*4*d], wk.tt, wk.ff[:n*4*d])
+			kern.Linear(wk.h, wk.ff, blk.Fc2W.Data, blk.Fc2B.Data, n, 4*d, d)
+			addInto(wk.x[:n*d], wk.h[:n*d])
+		}
+		kern.LayerNorm(wk.h, wk.x, w.LNfW.Data, w.LNfB.Data, nil, nil, n, d)
+		kern.Sgemm(false, true, n, v, d, wk.h, d, w.Head.Data, d, 0, wk.logits, v)
+		for r := 0; r < n; r++ {
+			jb := &js[wk.rows[r]]
+			if pos+1 < len(jb.prompt) {
+				jb.last = jb.prompt[pos+1] // still reading the prompt
+				continue
+			}
+			wk.emit(jb, wk.logits[r*v:r*v+v], s, eos, pos, t)
+		}
+	}
+	return nil
+}
+
+// emit samples the next token of jb from its logits row and records it.
+func (wk *worker) emit(jb *job, z []float32, s *Sampling, eos int32, pos, t int) {
+	sq := jb.seq
+	temp := s.Temperature
+	_, rawEnt, _ := kern.RowStats(z, 1, -1)
+	if temp > 0 && s.TokenTemp != nil {
+		temp = s.TokenTemp(rawEnt)
+	}
+	u := jb.rng.Float64()
+	tok, slp := wk.sm.draw(z, temp, s, u)
+	statT := temp
+	if statT == 0 {
+		statT = 1
+	}
+	lp, ent, _ := kern.RowStats(z, 1/statT, int32(tok))
+	raw, _, _ := kern.RowStats(z, 1, int32(tok))
+	sq.Tokens = append(sq.Tokens, int32(tok))
+	sq.SampleLogp = append(sq.SampleLogp, slp)
+	sq.Logp = append(sq.Logp, lp)
+	sq.LogpRaw = append(sq.LogpRaw, raw)
+	sq.Entropy = append(sq.Entropy, ent)
+	sq.Temp = append(sq.Temp, statT)
+	jb.last = int32(tok)
+	switch {
+	case int32(tok) == eos:
+		jb.done, sq.Finish = true, FinishEOS
+	case len(sq.Tokens) == cap(sq.Tokens) || pos+1 >= t:
+		jb.done, sq.Finish = true, FinishLength
+	}
+}
+
+func addInto(dst, src []float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
+	}
+}

@@ -1,0 +1,147 @@
+package rollout
+
+import (
+	"fmt"
+	"math"
+)
+
+// Sampling configures how tokens are drawn.
+type Sampling struct {
+	Temperature  float64 `mapstructure:"temperature"`    // 0 = greedy; default 1
+	TopK         int     `mapstructure:"top_k"`          // keep the k most likely tokens; 0 = off
+	TopP         float64 `mapstructure:"top_p"`          // nucleus mass; 1 = off
+	MinP         float64 `mapstructure:"min_p"`          // drop tokens below min_p * p_max; 0 = off
+	MaxNewTokens int     `mapstructure:"max_new_tokens"` // completion length cap
+	N            int     `mapstructure:"n"`              // completions per prompt (group size)
+
+	// TokenTemp, if set, gives each token its own temperature from the
+	// entropy of the untempered next-token distribution (HAPO's adaptive
+	// temperature sampling); Temperature is then only the greedy switch.
+	TokenTemp func(entropy float64) float64 `mapstructure:"-"`
+}
+
+// DefaultSampling: temperature 1, no truncation, 64 new tokens, 1 per prompt.
+func DefaultSampling() Sampling {
+	return Sampling{Temperature: 1, TopP: 1, MaxNewTokens: 64, N: 1}
+}
+
+// Validate names the first bad field.
+func (s Sampling) Validate() error {
+	switch {
+	case !(s.Temperature >= 0 && s.Temperature <= 100):
+		return fmt.Errorf("rollout: temperature = %v, want in [0, 100] (0 = greedy)", s.Temperature)
+	case s.TopK < 0:
+		return fmt.Errorf("rollout: top_k = %d, want >= 0 (0 = off)", s.TopK)
+	case !(s.TopP > 0 && s.TopP <= 1):
+		return fmt.Errorf("rollout: top_p = %v, want in (0, 1] (1 = off)", s.TopP)
+	case !(s.MinP >= 0 && s.MinP < 1):
+		return fmt.Errorf("rollout: min_p = %v, want in [0, 1) (0 = off)", s.MinP)
+	case s.MaxNewTokens < 1:
+		return fmt.Errorf("rollout: max_new_tokens = %d, want >= 1", s.MaxNewTokens)
+	case s.N < 1:
+		return fmt.Errorf("rollout: n = %d, want >= 1", s.N)
+	}
+	return nil
+}
+
+// sampler holds one worker's scratch for drawing from a logits row.
+type sampler struct {
+	p   []float64 // [V]
+	idx []int     // [V]
+}
+
+func newSampler(v int) *sampler { return &sampler{p: make([]float64, v), idx: make([]int, v)} }
+
+// draw picks a token from z (raw logits) at temperature temp under s's
+// truncations, given a uniform u in [0, 1). It returns the token and its
+// log-prob under the distribution actually sampled from (0 for greedy).
+func (sm *sampler) draw(z []float32, temp float64, s *Sampling, u float64) (int, float64) {
+	if temp == 0 {
+		best := 0
+		for j, x := range z {
+			if x > z[best] {
+				best = j
+			}
+		}
+		return best, 0
+	}
+	p := sm.p[:len(z)]
+	inv := 1 / temp
+	mx := math.Inf(-1)
+	for _, x := range z {
+		mx = math.Max(mx, float64(x)*inv)
+	}
+	var sum float64
+	for j, x := range z {
+		p[j] = math.Exp(float64(x)*inv - mx)
+		sum += p[j]
+	}
+	pmax := 1 / sum // the largest entry is exp(0)/sum
+	for j := range p {
+		p[j] /= sum
+	}
+	truncated := false
+	if s.MinP > 0 {
+		cut := s.MinP * pmax
+		for j := range p {
+			if p[j] < cut {
+				p[j] = 0
+				truncated = true
+			}
+		}
+	}
+	if (s.TopK > 0 && s.TopK < len(z)) || s.TopP < 1 {
+		idx := sm.idx[:len(z)]
+		for j := range idx {
+			idx[j] = j
+		}
+		// insertion sort by descending probability, ties by index: V is small
+		for a := 1; a < len(idx); a++ {
+			for b := a; b > 0 && (p[idx[b]] > p[idx[b-1]] || (p[idx[b]] == p[idx[b-1]] && idx[b] < idx[b-1])); b-- {
+				idx[b], idx[b-1] = idx[b-1], idx[b]
+			}
+		}
+		keep := len(idx)
+		if s.TopK > 0 && s.TopK < keep {
+			keep = s.TopK
+		}
+		if s.TopP < 1 {
+			var c float64
+			for r := 0; r < keep; r++ {
+				c += p[idx[r]]
+				if c >= s.TopP {
+					keep = r + 1
+					break
+				}
+			}
+		}
+		for _, j := range idx[keep:] {
+			if p[j] != 0 {
+				p[j] = 0
+				truncated = true
+			}
+		}
+	}
+	if truncated {
+		sum = 0
+		for _, x := range p {
+			sum += x
+		}
+		for j := range p {
+			p[j] /= sum
+		}
+	}
+	var c float64
+	last := 0
+	for j, x := range p {
+		if x == 0 {
+			continue
+		}
+		last = j
+		c += x
+		if u < c {
+			return j, math.Log(x)
+		}
+	}
+	return last, math.Log(p[last]) // u within rounding of 1
+}
