@@ -1,0 +1,45 @@
+// Package tokens is entrolab's character-level tokenizer for the toy math
+// tasks of package reward. It wraps a WordLevel tokenizer of
+// github.com/sugarme/tokenizer and stores it as a HuggingFace-format
+// tokenizer.json, so the vocabulary travels with a run directory and other
+// tools can read it.
+//
+// Every token is one character: each digit 0-9 is its own token (digits are
+// never merged), then the operators + - * /, parentheses, = , : > and the
+// space, plus four special tokens that are never produced from text:
+//
+//	id  token    id  token    id  token
+//	 0  <pad>     9  5        18  (
+//	 1  <bos>    10  6        19  )
+//	 2  <eos>    11  7        20  =
+//	 3  <unk>    12  8        21  ,
+//	 4  0        13  9        22  :
+//	 5  1        14  +        23  >
+//	 6  2        15  -        24  (space)
+//	 7  3        16  *
+//	 8  4        17  /
+//
+// V = 25. The file's pre-tokenizer is a Split on the regex [\s\S] with the
+// Isolated behaviour (one piece per character); the model is WordLevel with
+// unk_token "<unk>"; normalizer and post-processor are null and the decoder is
+// Fuse (tokens are concatenated).
+//
+// Feeds: the rollout sampler and trainer (prompt ids in, completion ids out,
+// V for the policy's output layer); prompts and answers come from package
+// reward, whose texts are all encodable (checked by this package's tests).
+// Shapes: V is the vocabulary size; sequences are plain []int of token ids.
+//
+// Encode runs on a rune -> id table built from the library's vocabulary (the
+// library's own pipeline allocates per piece and is far slower); tests check
+// it gives exactly the library's ids. Load also checks this once, encoding
+// every vocabulary character through the library, so a file whose
+// pre-tokenizer does not split per character is refused.
+//
+// The library's pretrained.FromFile is not used: importing package pretrained
+// pulls in model/bpe and model/unigram, whose dependencies
+// (github.com/emirpasic/gods, github.com/patrickmn/go-cache) are not in this
+// module's go.mod. Load decodes the library's own tokenizer.Config and builds
+// the tokenizer from the library's parts (wordlevel.New, pretokenizer.NewSplit,
+// decoder.NewFuse, Tokenizer.AddSpecialTokens), as FromFile does for this
+// subset of the format.
+package tokens
