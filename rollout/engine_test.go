@@ -189,3 +189,21 @@ func TestSamplerTruncation(t *testing.T) {
 		t.Fatalf("greedy drew %d (%v)", tok, lp)
 	}
 }
+
+func TestPassAtK(t *testing.T) {
+	for _, tc := range []struct {
+		n, c, k int
+		want    float64
+	}{
+		{10, 0, 1, 0}, {10, 10, 5, 1}, {10, 3, 1, 0.3}, {5, 1, 5, 1},
+		{4, 2, 2, 1 - 1.0/6}, // 1 - C(2,2)/C(4,2)
+	} {
+		got, err := PassAtK(tc.n, tc.c, tc.k)
+		if err != nil || math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("PassAtK(%d,%d,%d) = %v, %v; want %v", tc.n, tc.c, tc.k, got, err, tc.want)
+		}
+	}
+	if _, err := PassAtK(3, 1, 4); err == nil {
+		t.Error("PassAtK(3,1,4) accepted k > n")
+	}
+}

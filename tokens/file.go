@@ -131,13 +131,7 @@ func marshalNoEscape(v any) ([]byte, error) {
 // v0.3.0.) What is written is the canonical form of this package, whatever
 // the loaded file looked like.
 func (t *Tokenizer) Save(path string) (err error) {
-	var specials []string
-	for id, tok := range t.toks {
-		if t.special[id] {
-			specials = append(specials, tok)
-		}
-	}
-	data, err := marshalFile(t.toks, specials, t.toks[t.unk])
+	data, err := t.Marshal()
 	if err != nil {
 		return fmt.Errorf("tokens: save %s: %w", path, err)
 	}
@@ -165,6 +159,26 @@ func (t *Tokenizer) Save(path string) (err error) {
 		return fmt.Errorf("tokens: save: %w", err)
 	}
 	return nil
+}
+
+// Marshal returns the tokenizer.json bytes that Save writes.
+func (t *Tokenizer) Marshal() ([]byte, error) {
+	var specials []string
+	for id, tok := range t.toks {
+		if t.special[id] {
+			specials = append(specials, tok)
+		}
+	}
+	return marshalFile(t.toks, specials, t.toks[t.unk])
+}
+
+// Parse is Load from bytes (a tokenizer.json held in a checkpoint).
+func Parse(data []byte) (*Tokenizer, error) {
+	t, err := parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return t, nil
 }
 
 // Load reads a tokenizer.json through the library and checks that it is a

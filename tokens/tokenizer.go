@@ -216,3 +216,29 @@ func (t *Tokenizer) libEncode(s string) ([]int, error) {
 	}
 	return enc.Ids, nil
 }
+
+// EncodePrompt is <bos> followed by the ids of s, as int32 (the policy's
+// token type).
+func (t *Tokenizer) EncodePrompt(s string) ([]int32, error) {
+	ids, err := t.AppendEncode([]int{t.bos}, s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int32, len(ids))
+	for i, x := range ids {
+		out[i] = int32(x)
+	}
+	return out, nil
+}
+
+// DecodeCompletion is the text of ids up to (not including) the first <eos>.
+func (t *Tokenizer) DecodeCompletion(ids []int32) string {
+	buf := make([]int, 0, len(ids))
+	for _, x := range ids {
+		if int(x) == t.eos {
+			break
+		}
+		buf = append(buf, int(x))
+	}
+	return t.Decode(buf)
+}

@@ -1,0 +1,100 @@
+package rollout
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/entrolab/entrolab/reward"
+	"github.com/entrolab/entrolab/tokens"
+)
+
+// EvalResult summarises a policy on a set of problems.
+type EvalResult struct {
+	Problems int     `json:"problems"`
+	Accuracy float64 `json:"accuracy"`    // greedy decoding, fraction correct
+	K        int     `json:"k"`           // samples per problem for the two below (0: not run)
+	MeanAtK  float64 `json:"mean_at_k"`   // mean correctness of the k samples
+	PassAtK  float64 `json:"pass_at_k"`   // unbiased pass@k (Chen et al., 2021), n = k
+	PassAt1  float64 `json:"pass_at_1"`   // unbiased pass@1 from the same samples
+	Reward   float64 `json:"mean_reward"` // mean reward of the greedy answers
+}
+
+// PassAtK is the unbiased estimator of Chen et al. (2021), "Evaluating Large
+// Language Models Trained on Code": with n samples of which c are correct,
+//
+//	pass@k = 1 - C(n-c, k) / C(n, k) = 1 - prod_{i=n-c+1}^{n} (1 - k/i)
+//
+// computed in the product form for stability. k > n is an error.
+func PassAtK(n, c, k int) (float64, error) {
+	if k < 1 || n < k || c < 0 || c > n {
+		return 0, fmt.Errorf("rollout: pass@k needs 1 <= k <= n and 0 <= c <= n, got n=%d c=%d k=%d", n, c, k)
+	}
+	if n-c < k {
+		return 1, nil
+	}
+	p := 1.0
+	for i := n - c + 1; i <= n; i++ {
+		p *= 1 - float64(k)/float64(i)
+	}
+	return 1 - p, nil
+}
+
+// Evaluate scores the engine's policy on problems: greedy accuracy always,
+// and with k > 0 also mean@k and pass@k from k samples per problem drawn with
+// s (its N is replaced by k). progress, if set, is called after each stage.
+func Evaluate(e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []reward.Problem, maxNew int, k int, s Sampling, seed uint64) (EvalResult, error) {
+	res := EvalResult{Problems: len(problems), K: k}
+	if len(problems) == 0 {
+		return res, fmt.Errorf("rollout: no problems to evaluate")
+	}
+	prompts := make([][]int32, len(problems))
+	for i, p := range problems {
+		ids, err := tok.EncodePrompt(p.Prompt)
+		if err != nil {
+			return res, fmt.Errorf("rollout: problem %d: %w", i, err)
+		}
+		prompts[i] = ids
+	}
+	greedy := Sampling{Temperature: 0, TopP: 1, MaxNewTokens: maxNew, N: 1}
+	b, err := e.Generate(prompts, greedy, seed)
+	if err != nil {
+		return res, err
+	}
+	for i, sq := range b.Seqs {
+		sc := task.Score(problems[i], tok.DecodeCompletion(sq.Tokens))
+		if sc.Correct {
+			res.Accuracy++
+		}
+		res.Reward += sc.Reward
+	}
+	res.Accuracy /= float64(len(problems))
+	res.Reward /= float64(len(problems))
+	if k < 1 {
+		return res, nil
+	}
+	s.N, s.MaxNewTokens = k, maxNew
+	b, err = e.Generate(prompts, s, seed+1)
+	if err != nil {
+		return res, err
+	}
+	var mean, pass, pass1 float64
+	for p := range problems {
+		c := 0
+		for _, sq := range b.Seqs[p*k : (p+1)*k] {
+			if task.Score(problems[p], tok.DecodeCompletion(sq.Tokens)).Correct {
+				c++
+			}
+		}
+		mean += float64(c) / float64(k)
+		pk, _ := PassAtK(k, c, k)
+		p1, _ := PassAtK(k, c, 1)
+		pass += pk
+		pass1 += p1
+	}
+	n := float64(len(problems))
+	res.MeanAtK, res.PassAtK, res.PassAt1 = mean/n, pass/n, pass1/n
+	if math.IsNaN(res.PassAtK) {
+		return res, fmt.Errorf("rollout: pass@k is NaN")
+	}
+	return res, nil
+}
