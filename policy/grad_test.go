@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"github.com/entrolab/entrolab/internal/kern"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -58,10 +59,10 @@ func TestLayerNormGradient(t *testing.T) {
 	w := randSlice(r, n*d, 1)
 	y := make([]float32, n*d)
 	mean, rstd := make([]float32, n), make([]float32, n)
-	f := func() float64 { layerNorm(y, x, g, b, mean, rstd, n, d); return dot64(y, w) }
+	f := func() float64 { kern.LayerNorm(y, x, g, b, mean, rstd, n, d); return dot64(y, w) }
 	f()
 	dx, dg, db := make([]float32, n*d), make([]float32, d), make([]float32, d)
-	layerNormBackward(dx, dg, db, w, x, g, mean, rstd, n, d)
+	kern.LayerNormBackward(dx, dg, db, w, x, g, mean, rstd, n, d)
 	checkFD(t, "layernorm dx", x, dx, 1e-2, f)
 	checkFD(t, "layernorm dg", g, dg, 1e-2, f)
 	checkFD(t, "layernorm db", b, db, 1e-2, f)
@@ -72,31 +73,31 @@ func TestGELUGradient(t *testing.T) {
 	x := randSlice(r, 64, 2)
 	w := randSlice(r, 64, 1)
 	y, th := make([]float32, 64), make([]float32, 64)
-	f := func() float64 { gelu(y, th, x); return dot64(y, w) }
+	f := func() float64 { kern.GELU(y, th, x); return dot64(y, w) }
 	f()
 	dx := make([]float32, 64)
-	geluBackward(dx, w, th, x)
+	kern.GELUBackward(dx, w, th, x)
 	checkFD(t, "gelu dx", x, dx, 1e-2, f)
 	for _, v := range []float32{-20, -5, -1, -1e-5, 0, 1e-5, 0.3, 3, 20} {
-		want := 0.5 * float64(v) * (1 + math.Tanh(geluC*(float64(v)+geluA*float64(v)*float64(v)*float64(v))))
-		gelu(y[:1], th[:1], []float32{v})
+		want := 0.5 * float64(v) * (1 + math.Tanh(kern.GeluC*(float64(v)+kern.GeluA*float64(v)*float64(v)*float64(v))))
+		kern.GELU(y[:1], th[:1], []float32{v})
 		if math.Abs(float64(y[0])-want) > 1e-6*math.Max(1, math.Abs(want)) {
-			t.Errorf("gelu(%v) = %v, want %v", v, y[0], want)
+			t.Errorf("kern.GELU(%v) = %v, want %v", v, y[0], want)
 		}
 	}
 }
 
 func TestExpAndTanh(t *testing.T) {
 	for x := -30.0; x <= 0; x += 0.0137 {
-		got, want := float64(exp32(float32(x))), math.Exp(float64(float32(x)))
+		got, want := float64(kern.Exp32(float32(x))), math.Exp(float64(float32(x)))
 		if math.Abs(got-want) > 3e-7*want {
-			t.Fatalf("exp32(%v) = %v, want %v", x, got, want)
+			t.Fatalf("kern.Exp32(%v) = %v, want %v", x, got, want)
 		}
 	}
 	for x := -12.0; x <= 12; x += 0.0071 {
-		got, want := float64(tanh32(float32(x))), math.Tanh(float64(float32(x)))
+		got, want := float64(kern.Tanh32(float32(x))), math.Tanh(float64(float32(x)))
 		if math.Abs(got-want) > 3e-7 {
-			t.Fatalf("tanh32(%v) = %v, want %v", x, got, want)
+			t.Fatalf("kern.Tanh32(%v) = %v, want %v", x, got, want)
 		}
 	}
 }
@@ -107,10 +108,10 @@ func TestAttentionGradient(t *testing.T) {
 	qkv := randSlice(r, tt*3*d, 1)
 	w := randSlice(r, tt*d, 1)
 	out, p := make([]float32, tt*d), make([]float32, nh*tt*tt)
-	f := func() float64 { attention(out, p, qkv, tt, d, nh); return dot64(out, w) }
+	f := func() float64 { kern.Attention(out, p, qkv, tt, d, nh); return dot64(out, w) }
 	f()
 	dqkv, dp := make([]float32, tt*3*d), make([]float32, tt*tt)
-	attentionBackward(dqkv, w, p, qkv, dp, tt, d, nh)
+	kern.AttentionBackward(dqkv, w, p, qkv, dp, tt, d, nh)
 	checkFD(t, "attention dqkv", qkv, dqkv, 1e-2, f)
 	// causality: changing the last position leaves earlier outputs alone
 	f()

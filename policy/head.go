@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"github.com/entrolab/entrolab/internal/kern"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -102,36 +103,9 @@ func (h *head) stats(r0, r1 int) {
 	v := h.v
 	inv := 1 / h.in.Temperature
 	for i := r0; i < r1; i++ {
-		lp, ent, lse := rowStats(h.in.Logits[i*v:i*v+v], inv, h.in.Targets[i])
+		lp, ent, lse := kern.RowStats(h.in.Logits[i*v:i*v+v], inv, h.in.Targets[i])
 		h.in.Logp[i], h.in.Entropy[i], h.lse[i] = lp, ent, lse
 	}
-}
-
-// rowStats returns log softmax(z*inv)[target] (0 when target < 0), the
-// entropy of softmax(z*inv), and its log-sum-exp. Computed in float64; the
-// rollout engine uses the same function, so both paths agree exactly.
-func rowStats(z []float32, inv float64, target int32) (logp, ent, lse float64) {
-	mx := math.Inf(-1)
-	for _, x := range z {
-		if f := float64(x) * inv; f > mx {
-			mx = f
-		}
-	}
-	var s, sz float64
-	for _, x := range z {
-		f := float64(x)*inv - mx
-		e := math.Exp(f)
-		s += e
-		sz += e * f
-	}
-	ls := math.Log(s)
-	lse = mx + ls
-	// H = -sum p (f - ls) = ls - sum(p f)
-	ent = ls - sz/s
-	if target >= 0 {
-		logp = float64(z[target])*inv - lse
-	}
-	return
 }
 
 // backward writes the logits gradient of rows [r0, r1):

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"github.com/entrolab/entrolab/internal/kern"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -62,7 +63,7 @@ func axpy(dst, src []float32) {
 func lnNode(x, g, b *G.Node, n, d int) *G.Node {
 	mean, rstd := make([]float32, n), make([]float32, n)
 	y := apply("layernorm", sh(n, d), func(o []float32, in []G.Value) error {
-		layerNorm(o, f32(in[0]), f32(in[1]), f32(in[2]), mean, rstd, n, d)
+		kern.LayerNorm(o, f32(in[0]), f32(in[1]), f32(in[2]), mean, rstd, n, d)
 		return nil
 	}, x, g, b)
 	return withDiff(y, []bool{true, true, true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
@@ -70,7 +71,7 @@ func lnNode(x, g, b *G.Node, n, d int) *G.Node {
 		dx := apply("layernorm_dx", sh(n, d), func(o []float32, v []G.Value) error {
 			clear(dg)
 			clear(db)
-			layerNormBackward(o, dg, db, f32(v[0]), f32(v[1]), f32(v[2]), mean, rstd, n, d)
+			kern.LayerNormBackward(o, dg, db, f32(v[0]), f32(v[1]), f32(v[2]), mean, rstd, n, d)
 			return nil
 		}, grad, in[0], in[1])
 		dgn := apply("layernorm_dg", sh(d), func(o []float32, _ []G.Value) error { copy(o, dg); return nil }, dx)
@@ -82,16 +83,16 @@ func lnNode(x, g, b *G.Node, n, d int) *G.Node {
 // linearNode is y = x w + b for x n x in, w in x out.
 func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
 	y := apply("linear", sh(n, out), func(o []float32, v []G.Value) error {
-		linear(o, f32(v[0]), f32(v[1]), f32(v[2]), n, in, out)
+		kern.Linear(o, f32(v[0]), f32(v[1]), f32(v[2]), n, in, out)
 		return nil
 	}, x, w, b)
 	return withDiff(y, []bool{true, true, true}, func(nodes G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		dx := apply("linear_dx", sh(n, in), func(o []float32, v []G.Value) error {
-			sgemm(false, true, n, in, out, f32(v[0]), out, f32(v[1]), out, 0, o, in)
+			kern.Sgemm(false, true, n, in, out, f32(v[0]), out, f32(v[1]), out, 0, o, in)
 			return nil
 		}, grad, nodes[1])
 		dw := apply("linear_dw", sh(in, out), func(o []float32, v []G.Value) error {
-			sgemm(true, false, in, out, n, f32(v[1]), in, f32(v[0]), out, 0, o, out)
+			kern.Sgemm(true, false, in, out, n, f32(v[1]), in, f32(v[0]), out, 0, o, out)
 			return nil
 		}, grad, nodes[0])
 		db := apply("linear_db", sh(out), func(o []float32, v []G.Value) error {
@@ -110,12 +111,12 @@ func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
 func geluNode(x *G.Node, n, d int) *G.Node {
 	t := make([]float32, n*d)
 	y := apply("gelu", sh(n, d), func(o []float32, v []G.Value) error {
-		gelu(o, t, f32(v[0]))
+		kern.GELU(o, t, f32(v[0]))
 		return nil
 	}, x)
 	return withDiff(y, []bool{true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		dx := apply("gelu_dx", sh(n, d), func(o []float32, v []G.Value) error {
-			geluBackward(o, f32(v[0]), t, f32(v[1]))
+			kern.GELUBackward(o, f32(v[0]), t, f32(v[1]))
 			return nil
 		}, grad, in[0])
 		return G.Nodes{dx}, nil
@@ -144,7 +145,7 @@ func attnNode(qkv *G.Node, b, t, d, nh int) *G.Node {
 	y := apply("causal_attention", sh(b*t, d), func(o []float32, v []G.Value) error {
 		x := f32(v[0])
 		for s := 0; s < b; s++ {
-			attention(o[s*t*d:], p[s*nh*t*t:], x[s*t*3*d:], t, d, nh)
+			kern.Attention(o[s*t*d:], p[s*nh*t*t:], x[s*t*3*d:], t, d, nh)
 		}
 		return nil
 	}, qkv)
@@ -153,7 +154,7 @@ func attnNode(qkv *G.Node, b, t, d, nh int) *G.Node {
 		dx := apply("causal_attention_dqkv", sh(b*t, 3*d), func(o []float32, v []G.Value) error {
 			g, x := f32(v[0]), f32(v[1])
 			for s := 0; s < b; s++ {
-				attentionBackward(o[s*t*3*d:], g[s*t*d:], p[s*nh*t*t:], x[s*t*3*d:], dp, t, d, nh)
+				kern.AttentionBackward(o[s*t*3*d:], g[s*t*d:], p[s*nh*t*t:], x[s*t*3*d:], dp, t, d, nh)
 			}
 			return nil
 		}, grad, in[0])
@@ -164,7 +165,7 @@ func attnNode(qkv *G.Node, b, t, d, nh int) *G.Node {
 // lmHeadNode is logits = x W^T for the (tied) embedding W (v x d).
 func lmHeadNode(x, w *G.Node, n, d, v int, out []float32) *G.Node {
 	y := apply("lm_head", sh(n, v), func(o []float32, in []G.Value) error {
-		sgemm(false, true, n, v, d, f32(in[0]), d, f32(in[1]), d, 0, o, v)
+		kern.Sgemm(false, true, n, v, d, f32(in[0]), d, f32(in[1]), d, 0, o, v)
 		return nil
 	}, x, w)
 	if out != nil {
@@ -172,11 +173,11 @@ func lmHeadNode(x, w *G.Node, n, d, v int, out []float32) *G.Node {
 	}
 	return withDiff(y, []bool{true, true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		dx := apply("lm_head_dx", sh(n, d), func(o []float32, vs []G.Value) error {
-			sgemm(false, false, n, d, v, f32(vs[0]), v, f32(vs[1]), d, 0, o, d)
+			kern.Sgemm(false, false, n, d, v, f32(vs[0]), v, f32(vs[1]), d, 0, o, d)
 			return nil
 		}, grad, in[1])
 		dw := apply("lm_head_dw", sh(v, d), func(o []float32, vs []G.Value) error {
-			sgemm(true, false, v, d, n, f32(vs[0]), v, f32(vs[1]), d, 0, o, d)
+			kern.Sgemm(true, false, v, d, n, f32(vs[0]), v, f32(vs[1]), d, 0, o, d)
 			return nil
 		}, grad, in[0])
 		return G.Nodes{dx, dw}, nil

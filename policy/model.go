@@ -2,12 +2,17 @@ package policy
 
 import (
 	"fmt"
+	"github.com/entrolab/entrolab/internal/kern"
 	"math"
 	"runtime"
 	"sync"
 
 	"github.com/entrolab/entrolab/internal/oblas"
 	G "gorgonia.org/gorgonia"
+
+	// gorgonia v0.9.18 panics at start on Go 1.26 through an old indirect
+	// dependency unless this newer version is required.
+	_ "go4.org/unsafe/assume-no-moving-gc"
 )
 
 func init() {
@@ -226,7 +231,7 @@ func (m *Model) LogProbs(bt *Batch, temperature float64, logp, entropy []float64
 	}
 	inv := 1 / temperature
 	for i := 0; i < n; i++ {
-		logp[i], entropy[i], _ = rowStats(g.fwd[i*v:i*v+v], inv, bt.Targets[i])
+		logp[i], entropy[i], _ = kern.RowStats(g.fwd[i*v:i*v+v], inv, bt.Targets[i])
 	}
 	if logits != nil {
 		copy(logits, g.fwd)

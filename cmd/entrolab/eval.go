@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"text/tabwriter"
+
+	"github.com/entrolab/entrolab/policy"
+	"github.com/entrolab/entrolab/reward"
+	"github.com/entrolab/entrolab/rollout"
+	"github.com/entrolab/entrolab/tokens"
+	"github.com/spf13/cobra"
+)
+
+type evalOptions struct {
+	ckpt        string
+	task        string
+	n, k        int
+	temperature float64
+	maxNew      int
+	seed        uint64
+	json        bool
+}
+
+func newEvalCmd() *cobra.Command {
+	o := &evalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate a checkpoint on a task's held-out split: greedy accuracy, mean@k, pass@k",
+		Example: `  entrolab eval --ckpt runs/base-addition --task addition
+  entrolab eval --ckpt runs/grpo-addition/checkpoints/latest --k 16 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.ckpt, "ckpt", "", "checkpoint directory (required)")
+	f.StringVar(&o.task, "task", "", "task name; default: the checkpoint's own task")
+	f.IntVarP(&o.n, "problems", "n", 256, "held-out problems")
+	f.IntVarP(&o.k, "k", "k", 8, "samples per problem for mean@k and pass@k (0: greedy only)")
+	f.Float64Var(&o.temperature, "temperature", 1, "sampling temperature for the k samples")
+	f.IntVar(&o.maxNew, "max-new-tokens", 16, "completion length cap")
+	f.Uint64Var(&o.seed, "seed", 1, "seed for the problems and samples")
+	f.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+	cmd.MarkFlagRequired("ckpt")
+	return cmd
+}
+
+// loadBundle reads a checkpoint with its tokenizer and, if recorded, the task
+// config it was trained on.
+func loadBundle(dir string) (*policy.Checkpoint, *tokens.Tokenizer, *reward.Config, error) {
+	ck, err := policy.LoadCheckpoint(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tj := ck.Files["tokenizer.json"]
+	if tj == nil {
+		return nil, nil, nil, fmt.Errorf("checkpoint %s has no tokenizer.json", dir)
+	}
+	tok, err := tokens.Parse(tj)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if tok.VocabSize() != ck.Weights.Cfg.Vocab {
+		return nil, nil, nil, fmt.Errorf("checkpoint %s: tokenizer has %d tokens, the model %d", dir, tok.VocabSize(), ck.Weights.Cfg.Vocab)
+	}
+	var meta struct {
+		Config struct {
+			Task *reward.Config `json:"task"`
+		} `json:"config"`
+	}
+	for _, f := range []string{"sft.json", "run.json"} {
+		if b := ck.Files[f]; b != nil && json.Unmarshal(b, &meta) == nil && meta.Config.Task != nil {
+			return ck, tok, meta.Config.Task, nil
+		}
+	}
+	return ck, tok, nil, nil
+}
+
+func runEval(cmd *cobra.Command, o *evalOptions) error {
+	announceBLAS(cmd.ErrOrStderr())
+	if _, err := os.Stat(o.ckpt); err != nil {
+		return fmt.Errorf("eval: --ckpt %s: %w", o.ckpt, err)
+	}
+	ck, tok, taskCfg, err := loadBundle(o.ckpt)
+	if err != nil {
+		return err
+	}
+	tc := reward.DefaultConfig()
+	if taskCfg != nil {
+		tc = *taskCfg
+	}
+	if o.task != "" {
+		if taskCfg != nil && taskCfg.Name != o.task {
+			fmt.Fprintf(cmd.ErrOrStderr(), "eval: note: checkpoint was trained on %s, evaluating on %s\n", taskCfg.Name, o.task)
+		}
+		tc.Name = o.task
+	}
+	task, err := reward.New(tc)
+	if err != nil {
+		return err
+	}
+	r := rand.New(rand.NewPCG(o.seed, 2))
+	problems := make([]reward.Problem, o.n)
+	for i := range problems {
+		problems[i] = task.Generate(r, reward.HeldOut)
+	}
+	eng := rollout.New(ck.Weights, int32(tok.EOSID()))
+	s := rollout.Sampling{Temperature: o.temperature, TopP: 1, MaxNewTokens: o.maxNew, N: max(o.k, 1)}
+	res, err := rollout.Evaluate(eng, tok, task, problems, o.maxNew, o.k, s, o.seed)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if o.json {
+		b, _ := json.MarshalIndent(map[string]any{"checkpoint": o.ckpt, "task": tc.Name, "result": res}, "", "  ")
+		fmt.Fprintln(out, string(b))
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "checkpoint\t%s\ntask\t%s (held-out, %d problems)\ngreedy accuracy\t%.3f\nmean reward (greedy)\t%.3f\n", o.ckpt, tc.Name, res.Problems, res.Accuracy, res.Reward)
+	if o.k > 0 {
+		fmt.Fprintf(tw, "mean@%d (T=%.2g)\t%.3f\npass@1\t%.3f\npass@%d\t%.3f\n", o.k, o.temperature, res.MeanAtK, res.PassAt1, o.k, res.PassAtK)
+	}
+	return tw.Flush()
+}
