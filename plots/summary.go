@@ -1,0 +1,253 @@
+package plots
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/csv"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// FinalFraction is the share of a series' last finite points that a final
+// value averages (at least one point, so a short series gives its last value).
+const FinalFraction = 0.10
+
+// SummaryRow is one run of a sweep. Missing quantities are NaN.
+type SummaryRow struct {
+	Label string // Run.Label
+	Group string // Run.Group
+	Steps int    // distinct steps recorded
+	Last  int    // last step recorded (0 for an empty run)
+
+	// FinalReward and FinalEntropy average critic/score/mean and
+	// actor/entropy over the last FinalFraction (10%) of the series' finite
+	// points, rounded up, so a series of fewer than ten points gives its last
+	// finite value. FinalValAccuracy is the last finite val/accuracy.
+	FinalReward      float64
+	FinalEntropy     float64
+	FinalValAccuracy float64
+
+	// FitA, FitB and FitR2 are FitEntropyReward over the steps holding both
+	// a finite actor/entropy and critic/score/mean (NaN when it fails).
+	FitA, FitB, FitR2 float64
+
+	// StepsPerSec is 1 / mean(timing_s/step) over its finite positive values:
+	// the steps the run made per second of step time; NaN without timing_s/step.
+	StepsPerSec float64
+}
+
+// Summarize gives one row per run, in order (nil runs are skipped).
+func Summarize(runs []*Run) []SummaryRow {
+	var rows []SummaryRow
+	for _, r := range runs {
+		if r == nil {
+			continue
+		}
+		steps := r.Steps()
+		row := SummaryRow{
+			Label:            r.Label,
+			Group:            r.Group,
+			Steps:            len(steps),
+			FinalReward:      finalMean(r.Get(KeyReward)),
+			FinalEntropy:     finalMean(r.Get(KeyEntropy)),
+			FinalValAccuracy: lastFinite(r.Get(KeyValAccuracy)),
+			StepsPerSec:      stepsPerSec(r.Get(KeyStepTime)),
+		}
+		if len(steps) > 0 {
+			row.Last = steps[len(steps)-1]
+		}
+		_, h, rw := Join(r.Get(KeyEntropy), r.Get(KeyReward))
+		row.FitA, row.FitB, row.FitR2, _ = FitEntropyReward(h, rw) // NaNs on failure
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func finalMean(s *Series) float64 {
+	_, v := s.Finite()
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	k := max(int(math.Ceil(FinalFraction*float64(len(v)))), 1)
+	sum := 0.0
+	for _, x := range v[len(v)-k:] {
+		sum += x
+	}
+	return sum / float64(k)
+}
+
+func lastFinite(s *Series) float64 {
+	_, v := s.Finite()
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return v[len(v)-1]
+}
+
+func stepsPerSec(s *Series) float64 {
+	_, v := s.Finite()
+	sum, n := 0.0, 0
+	for _, x := range v {
+		if x > 0 {
+			sum += x
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return float64(n) / sum
+}
+
+var summaryHeader = []string{"run", "group", "steps", "last_step", "final_reward", "final_entropy",
+	"final_val_accuracy", "fit_a", "fit_b", "fit_r2", "steps_per_sec"}
+
+func (r SummaryRow) cells(num func(float64) string) []string {
+	return []string{r.Label, r.Group, strconv.Itoa(r.Steps), strconv.Itoa(r.Last),
+		num(r.FinalReward), num(r.FinalEntropy), num(r.FinalValAccuracy),
+		num(r.FitA), num(r.FitB), num(r.FitR2), num(r.StepsPerSec)}
+}
+
+// shortNum formats for people: four significant digits, "n/a" for NaN.
+func shortNum(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// WriteSummaryMarkdown writes rows as a GitHub Markdown table (four
+// significant digits, n/a for missing values).
+func WriteSummaryMarkdown(w io.Writer, rows []SummaryRow) error {
+	var b strings.Builder
+	b.WriteString("| " + strings.Join(summaryHeader, " | ") + " |\n")
+	b.WriteString("|" + strings.Repeat(" --- |", len(summaryHeader)) + "\n")
+	for _, r := range rows {
+		cells := r.cells(shortNum)
+		for i, c := range cells {
+			cells[i] = strings.ReplaceAll(c, "|", `\|`)
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("plots: summary: %w", err)
+	}
+	return nil
+}
+
+// WriteSummaryCSV writes rows as CSV with a header line (column names as in
+// summaryHeader), numbers at full precision, NaN for missing values.
+func WriteSummaryCSV(w io.Writer, rows []SummaryRow) error {
+	cw := csv.NewWriter(w)
+	full := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	if err := cw.Write(summaryHeader); err != nil {
+		return fmt.Errorf("plots: summary: %w", err)
+	}
+	for _, r := range rows {
+		if err := cw.Write(r.cells(full)); err != nil {
+			return fmt.Errorf("plots: summary: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("plots: summary: %w", err)
+	}
+	return nil
+}
+
+var reportTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>entrolab report</title>
+<style>
+body { font-family: sans-serif; margin: 2em; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+figure { margin: 2em 0; }
+img, object { max-width: 100%; }
+</style>
+</head>
+<body>
+<h1>entrolab report</h1>
+<h2>Summary</h2>
+<table>
+<tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+<p>final_reward and final_entropy: mean over the last 10% of finite points (the last value for short runs);
+fit: critic/score/mean = −a·exp(actor/entropy) + b (Cui et al. 2025); steps_per_sec = 1 / mean(timing_s/step).</p>
+{{range .Figures}}<figure>
+<figcaption><h2>{{.Name}}</h2></figcaption>
+{{if .Image}}<img {{.Src}} alt="{{.Name}}">{{else}}<object {{.Src}} width="100%" height="600">{{.Name}}</object>{{end}}
+</figure>
+{{end}}</body>
+</html>
+`))
+
+type reportFigure struct {
+	Name  string
+	Src   template.HTMLAttr // src="data:…" or data="data:…" type="…", built here (base64 needs no escaping)
+	Image bool
+}
+
+// WriteReportHTML writes one self-contained HTML page to path: the summary
+// table and every figure, embedded as a base64 data URI (PNG and SVG as
+// images, PDF as an object), with no external assets. The page is written
+// atomically. A figure that cannot be read, or has an extension other than
+// .png, .svg or .pdf, is an error.
+func WriteReportHTML(path string, rows []SummaryRow, figurePaths []string) error {
+	data := struct {
+		Header  []string
+		Rows    [][]string
+		Figures []reportFigure
+	}{Header: summaryHeader}
+	for _, r := range rows {
+		data.Rows = append(data.Rows, r.cells(shortNum))
+	}
+	for _, fp := range figurePaths {
+		ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(fp), "."))
+		var mime string
+		switch ext {
+		case "png":
+			mime = "image/png"
+		case "svg":
+			mime = "image/svg+xml"
+		case "pdf":
+			mime = "application/pdf"
+		default:
+			return fmt.Errorf("plots: report: figure %s: %w format %q (known: %s)", fp, ErrUnknownName, ext, strings.Join(knownFormats, ", "))
+		}
+		b, err := os.ReadFile(fp)
+		if err != nil {
+			return fmt.Errorf("plots: report: %w", err)
+		}
+		uri := "data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(b)
+		src := `src="` + uri + `"`
+		if ext == "pdf" {
+			src = `data="` + uri + `" type="` + mime + `"`
+		}
+		data.Figures = append(data.Figures, reportFigure{
+			Name:  strings.TrimSuffix(filepath.Base(fp), filepath.Ext(fp)),
+			Src:   template.HTMLAttr(src),
+			Image: ext != "pdf",
+		})
+	}
+	var buf bytes.Buffer
+	if err := reportTmpl.Execute(&buf, data); err != nil {
+		return fmt.Errorf("plots: report: %w", err)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("plots: report: %w", err)
+		}
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
