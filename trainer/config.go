@@ -1,0 +1,271 @@
+package trainer
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/entrolab/entrolab/advantage"
+	"github.com/entrolab/entrolab/clip"
+	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/policy"
+	"github.com/entrolab/entrolab/reward"
+	"github.com/entrolab/entrolab/sft"
+)
+
+// Config is one experiment. Every field has a default (DefaultConfig).
+type Config struct {
+	Name      string             `mapstructure:"name"` // experiment name, shown in plots
+	Seed      uint64             `mapstructure:"seed"` // one seed makes the run reproducible
+	Out       string             `mapstructure:"out"`  // run directory; default runs/<name>-s<seed>
+	Base      BaseConfig         `mapstructure:"base"`
+	Task      reward.Config      `mapstructure:"task"`
+	Sampling  SamplingConfig     `mapstructure:"sampling"`
+	Algorithm AlgorithmConfig    `mapstructure:"algorithm"`
+	Optim     policy.OptimConfig `mapstructure:"optim"`
+	Train     TrainConfig        `mapstructure:"train"`
+	Log       LogConfig          `mapstructure:"log"`
+	Eval      EvalConfig         `mapstructure:"eval"`
+	Ckpt      CkptConfig         `mapstructure:"checkpoint"`
+}
+
+// BaseConfig says where the initial policy comes from.
+type BaseConfig struct {
+	// Checkpoint is a base policy directory. Empty: runs/base-<task>, made
+	// with SFT (settings below) when missing and reused afterwards.
+	Checkpoint string     `mapstructure:"checkpoint"`
+	SFT        sft.Config `mapstructure:"sft"` // used only to make a missing base; its task is Task
+}
+
+// SamplingConfig configures rollouts.
+type SamplingConfig struct {
+	Temperature  float64 `mapstructure:"temperature"`    // default 1
+	TopK         int     `mapstructure:"top_k"`          // 0 = off
+	TopP         float64 `mapstructure:"top_p"`          // 1 = off
+	MinP         float64 `mapstructure:"min_p"`          // 0 = off
+	MaxNewTokens int     `mapstructure:"max_new_tokens"` // default 12
+	GroupSize    int     `mapstructure:"group_size"`     // completions per prompt (rollout.n); default 8
+}
+
+// AlgorithmConfig selects the method.
+type AlgorithmConfig struct {
+	Advantage advantage.Config `mapstructure:"advantage"`
+	// Loss is the policy loss: a clip-family name (ppo, ppo_clip_higher,
+	// clip_cov, kl_cov, cegppo, hapo) or an entropy-family one (steer, aepo),
+	// whose settings are in EntropyLoss.
+	Loss        clip.Config          `mapstructure:"loss"`
+	EntropyLoss entropy.PolicyConfig `mapstructure:"entropy_loss"`
+	// Entropy is the regularizer on the logits: none, bonus, adaptive_bonus, aent, em.
+	Entropy entropy.Config `mapstructure:"entropy"`
+	KL      KLConfig       `mapstructure:"kl"`
+	// TopEntropyQuantile keeps only the top-ρ highest-entropy tokens of each
+	// batch in the policy loss ("Beyond the 80/20 rule"); 1 = off, 0.2 = the paper.
+	TopEntropyQuantile float64        `mapstructure:"top_entropy_quantile"`
+	HAPOTemperature    HAPOTempConfig `mapstructure:"hapo_temperature"`
+	AEPO               AEPOConfig     `mapstructure:"aepo"`
+	EMRL               EMRLConfig     `mapstructure:"em_rl"`
+}
+
+// KLConfig is the KL regularisation to the frozen base policy.
+type KLConfig struct {
+	Mode          string `mapstructure:"mode"` // none, loss (actor KL loss) or reward (penalty in the reward)
+	clip.KLConfig `mapstructure:",squash"`
+}
+
+// HAPOTempConfig switches on HAPO's adaptive per-token sampling temperature.
+type HAPOTempConfig struct {
+	Enabled                       bool `mapstructure:"enabled"`
+	entropy.HAPOTemperatureConfig `mapstructure:",squash"`
+}
+
+// AEPOConfig switches on AEPO's temperature-controlled pool and selection.
+type AEPOConfig struct {
+	Enabled            bool `mapstructure:"enabled"`
+	entropy.AEPOConfig `mapstructure:",squash"`
+}
+
+// EMRLConfig replaces the task reward by EM-RL's entropy reward.
+type EMRLConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	entropy.EMConfig `mapstructure:",squash"`
+}
+
+// TrainConfig sizes the run.
+type TrainConfig struct {
+	Steps          int `mapstructure:"steps"`            // RL steps; default 100
+	PromptsPerStep int `mapstructure:"prompts_per_step"` // prompts sampled per step; default 8
+	PPOEpochs      int `mapstructure:"ppo_epochs"`       // passes over each step's samples; default 1
+	MiniBatches    int `mapstructure:"mini_batches"`     // optimizer steps per epoch; default 1
+	MicroBatch     int `mapstructure:"micro_batch"`      // sequences per forward/backward; 0 = the whole mini-batch
+}
+
+// LogConfig sets what is printed and dumped.
+type LogConfig struct {
+	Every       int  `mapstructure:"every"`        // key=value line every N steps; default 10
+	SampleEvery int  `mapstructure:"sample_every"` // dump samples every N steps; 0 = never; default 25
+	Samples     int  `mapstructure:"samples"`      // samples per dump; default 8
+	Diagnostics bool `mapstructure:"diagnostics"`  // entropy-mechanism diagnostic (one extra forward per step); default true
+}
+
+// EvalConfig sets held-out evaluation.
+type EvalConfig struct {
+	Every       int     `mapstructure:"every"`       // steps between evaluations; 0 = only at the end; default 25
+	Problems    int     `mapstructure:"problems"`    // held-out problems; default 128
+	K           int     `mapstructure:"k"`           // samples per problem for pass@k; 0 = greedy only; default 8
+	Temperature float64 `mapstructure:"temperature"` // for the k samples; default 1
+}
+
+// CkptConfig sets checkpointing.
+type CkptConfig struct {
+	Every int `mapstructure:"every"` // steps between checkpoints; default 25 (and always at the end)
+	Keep  int `mapstructure:"keep"`  // newest checkpoints kept; default 2
+}
+
+// DefaultConfig is GRPO on 3-digit addition.
+func DefaultConfig() Config {
+	task := reward.DefaultConfig()
+	task.Name = "addition"
+	o := policy.DefaultOptimConfig()
+	o.LR = 3e-4
+	o.WeightDecay = 0
+	o.MaxGradNorm = 1
+	return Config{
+		Name:     "grpo",
+		Seed:     1,
+		Base:     BaseConfig{SFT: sft.DefaultConfig()},
+		Task:     task,
+		Sampling: SamplingConfig{Temperature: 1, TopP: 1, MaxNewTokens: 12, GroupSize: 8},
+		Algorithm: AlgorithmConfig{
+			Advantage:          advantage.DefaultConfig(),
+			Loss:               clip.DefaultConfig(),
+			EntropyLoss:        entropy.DefaultPolicyConfig(),
+			Entropy:            func() entropy.Config { c := entropy.DefaultConfig(); c.Name = "none"; return c }(),
+			KL:                 KLConfig{Mode: "none", KLConfig: clip.DefaultKLConfig()},
+			TopEntropyQuantile: 1,
+			HAPOTemperature:    HAPOTempConfig{HAPOTemperatureConfig: entropy.DefaultHAPOTemperatureConfig()},
+			AEPO:               AEPOConfig{AEPOConfig: entropy.DefaultAEPOConfig()},
+			EMRL:               EMRLConfig{EMConfig: entropy.DefaultEMConfig()},
+		},
+		Optim: o,
+		Train: TrainConfig{Steps: 100, PromptsPerStep: 8, PPOEpochs: 1, MiniBatches: 1},
+		Log:   LogConfig{Every: 10, SampleEvery: 25, Samples: 8, Diagnostics: true},
+		Eval:  EvalConfig{Every: 25, Problems: 128, K: 8, Temperature: 1},
+		Ckpt:  CkptConfig{Every: 25, Keep: 2},
+	}
+}
+
+// entropyLoss reports whether the policy loss comes from the entropy family.
+func (c Config) entropyLoss() bool {
+	return slices.Contains(entropy.PolicyLossNames(), c.Algorithm.Loss.Name)
+}
+
+// Validate checks every section and the sizes against each other, naming
+// the key, the value and what is allowed.
+func (c Config) Validate() error {
+	if c.Name == "" {
+		return fmt.Errorf("trainer: name is empty")
+	}
+	if err := c.Task.Validate(); err != nil {
+		return fmt.Errorf("task: %w", err)
+	}
+	s := c.Sampling
+	switch {
+	case !(s.Temperature > 0 && s.Temperature <= 10):
+		return fmt.Errorf("trainer: sampling.temperature = %v, want in (0, 10] (RL needs sampling)", s.Temperature)
+	case s.TopK < 0:
+		return fmt.Errorf("trainer: sampling.top_k = %d, want >= 0", s.TopK)
+	case !(s.TopP > 0 && s.TopP <= 1):
+		return fmt.Errorf("trainer: sampling.top_p = %v, want in (0, 1]", s.TopP)
+	case !(s.MinP >= 0 && s.MinP < 1):
+		return fmt.Errorf("trainer: sampling.min_p = %v, want in [0, 1)", s.MinP)
+	case s.MaxNewTokens < 1 || s.MaxNewTokens > 1024:
+		return fmt.Errorf("trainer: sampling.max_new_tokens = %d, want in [1, 1024]", s.MaxNewTokens)
+	case s.GroupSize < 2:
+		return fmt.Errorf("trainer: sampling.group_size = %d, want >= 2 (group baselines need two samples)", s.GroupSize)
+	}
+	a := c.Algorithm
+	if err := a.Advantage.Validate(); err != nil {
+		return fmt.Errorf("algorithm.advantage: %w", err)
+	}
+	if c.entropyLoss() {
+		ec := a.EntropyLoss
+		ec.Name = a.Loss.Name
+		if err := ec.Validate(); err != nil {
+			return fmt.Errorf("algorithm.entropy_loss: %w", err)
+		}
+	} else if err := a.Loss.Validate(); err != nil {
+		return fmt.Errorf("algorithm.loss: %w (or one of %v)", err, entropy.PolicyLossNames())
+	}
+	if err := a.Entropy.Validate(); err != nil {
+		return fmt.Errorf("algorithm.entropy: %w", err)
+	}
+	switch a.KL.Mode {
+	case "none", "loss", "reward":
+	default:
+		return fmt.Errorf("trainer: algorithm.kl.mode = %q, want none, loss or reward", a.KL.Mode)
+	}
+	if err := a.KL.KLConfig.Validate(); err != nil {
+		return fmt.Errorf("algorithm.kl: %w", err)
+	}
+	if !(a.TopEntropyQuantile > 0 && a.TopEntropyQuantile <= 1) {
+		return fmt.Errorf("trainer: algorithm.top_entropy_quantile = %v, want in (0, 1] (1 = off)", a.TopEntropyQuantile)
+	}
+	if a.HAPOTemperature.Enabled {
+		if err := a.HAPOTemperature.Validate(); err != nil {
+			return fmt.Errorf("algorithm.hapo_temperature: %w", err)
+		}
+	}
+	if a.AEPO.Enabled {
+		if err := a.AEPO.AEPOConfig.Validate(); err != nil {
+			return fmt.Errorf("algorithm.aepo: %w", err)
+		}
+		if c.Train.PromptsPerStep < 4 {
+			return fmt.Errorf("trainer: algorithm.aepo needs train.prompts_per_step >= 4 (its pool is the first quarter of the prompts), got %d", c.Train.PromptsPerStep)
+		}
+	}
+	if a.EMRL.Enabled {
+		if err := a.EMRL.EMConfig.Validate(); err != nil {
+			return fmt.Errorf("algorithm.em_rl: %w", err)
+		}
+	}
+	if err := c.Optim.Validate(); err != nil {
+		return err
+	}
+	t := c.Train
+	n := t.PromptsPerStep * s.GroupSize
+	switch {
+	case t.Steps < 1:
+		return fmt.Errorf("trainer: train.steps = %d, want >= 1", t.Steps)
+	case t.PromptsPerStep < 1:
+		return fmt.Errorf("trainer: train.prompts_per_step = %d, want >= 1", t.PromptsPerStep)
+	case t.PPOEpochs < 1:
+		return fmt.Errorf("trainer: train.ppo_epochs = %d, want >= 1", t.PPOEpochs)
+	case t.MiniBatches < 1 || n%t.MiniBatches != 0:
+		return fmt.Errorf("trainer: train.mini_batches = %d must divide the %d sequences of a step (prompts_per_step %d × group_size %d)", t.MiniBatches, n, t.PromptsPerStep, s.GroupSize)
+	case t.MicroBatch < 0 || (t.MicroBatch > 0 && (n/t.MiniBatches)%t.MicroBatch != 0):
+		return fmt.Errorf("trainer: train.micro_batch = %d must divide the mini-batch of %d sequences (0 = whole mini-batch)", t.MicroBatch, n/t.MiniBatches)
+	}
+	l := c.Log
+	switch {
+	case l.Every < 1:
+		return fmt.Errorf("trainer: log.every = %d, want >= 1", l.Every)
+	case l.SampleEvery < 0:
+		return fmt.Errorf("trainer: log.sample_every = %d, want >= 0", l.SampleEvery)
+	case l.Samples < 0:
+		return fmt.Errorf("trainer: log.samples = %d, want >= 0", l.Samples)
+	}
+	e := c.Eval
+	switch {
+	case e.Every < 0:
+		return fmt.Errorf("trainer: eval.every = %d, want >= 0", e.Every)
+	case e.Problems < 1:
+		return fmt.Errorf("trainer: eval.problems = %d, want >= 1", e.Problems)
+	case e.K < 0:
+		return fmt.Errorf("trainer: eval.k = %d, want >= 0", e.K)
+	case !(e.Temperature > 0):
+		return fmt.Errorf("trainer: eval.temperature = %v, want > 0", e.Temperature)
+	}
+	if c.Ckpt.Every < 1 || c.Ckpt.Keep < 1 {
+		return fmt.Errorf("trainer: checkpoint.every = %d and checkpoint.keep = %d, want both >= 1", c.Ckpt.Every, c.Ckpt.Keep)
+	}
+	return nil
+}

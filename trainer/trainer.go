@@ -1,0 +1,498 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/entrolab/entrolab/advantage"
+	"github.com/entrolab/entrolab/clip"
+	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/policy"
+	"github.com/entrolab/entrolab/reward"
+	"github.com/entrolab/entrolab/rollout"
+	"github.com/entrolab/entrolab/tokens"
+)
+
+// Random stream ids (PCG's second word): each component draws from its own.
+const (
+	streamData    = 11
+	streamRollout = 12
+	streamShuffle = 13
+	streamClip    = 14
+	streamEval    = 15
+)
+
+// NonFiniteError stops a run when a loss, gradient or entropy is NaN or Inf.
+type NonFiniteError struct {
+	Step   int
+	Metric string
+	Value  float64
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("trainer: step %d: %s is %v", e.Step, e.Metric, e.Value)
+}
+
+// Record is what one step produced: verl-named metrics and timings.
+type Record struct {
+	Step    int
+	Metrics map[string]float64
+	Samples []SampleDump // filled on sample-dump steps
+}
+
+// SampleDump is one completion as dumped to samples.jsonl.
+type SampleDump struct {
+	Step       int     `json:"step"`
+	Prompt     string  `json:"prompt"`
+	Completion string  `json:"completion"`
+	Answer     string  `json:"answer"`
+	Reward     float64 `json:"reward"`
+	Advantage  float64 `json:"advantage"`
+	Finish     string  `json:"finish"`
+}
+
+// Observer is told about every finished step.
+type Observer interface {
+	OnStep(t *Trainer, r Record) error
+}
+
+// sample is one completion moving through a step.
+type sample struct {
+	prob   reward.Problem
+	prompt []int32
+	seq    rollout.Sequence
+	group  int
+	score  reward.Score
+	reward float64   // what the advantage estimator sees
+	adv    []float64 // [n] per completion token
+	old    []float64 // [n] old log-probs
+	oldEnt []float64 // [n] old entropies
+	ref    []float64 // [n] reference log-probs (KL)
+	mask   []float64 // [n] 1 = in the loss
+	before []float32 // [n*V] logits before the update (diagnostic)
+}
+
+func (s *sample) n() int { return len(s.seq.Tokens) }
+
+// Trainer runs RL steps on one policy.
+type Trainer struct {
+	Cfg   Config
+	Tok   *tokens.Tokenizer
+	Task  reward.Task
+	Model *policy.Model
+	Opt   *policy.AdamW
+	Step  int // steps completed
+
+	ref    *policy.Model // frozen base (KL, AAPO); nil when unused
+	eng    *rollout.Engine
+	refEng *rollout.Engine
+	est    advantage.Estimator
+	loss   clip.Loss
+	eloss  entropy.PolicyLoss
+	reg    entropy.Regularizer
+	coef   entropy.CoefController
+	kl     *clip.KLLoss
+	klEst  clip.KLEstimator
+	hapoT  *entropy.AdaptiveTemperature
+	aepo   *entropy.AEPO
+	mask   entropy.HighEntropyMask
+
+	srcData, srcRollout, srcShuffle, srcClip *rand.PCG
+	data, shuffle, clipRng                   *rand.Rand
+
+	evalSet   []reward.Problem
+	observers []Observer
+	baseInfo  string
+}
+
+// New builds a trainer from a validated config and a base checkpoint.
+func New(cfg Config, base *policy.Checkpoint) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tj := base.Files["tokenizer.json"]
+	if tj == nil {
+		return nil, errors.New("trainer: base checkpoint has no tokenizer.json")
+	}
+	tok, err := tokens.Parse(tj)
+	if err != nil {
+		return nil, fmt.Errorf("trainer: base checkpoint: %w", err)
+	}
+	if tok.VocabSize() != base.Weights.Cfg.Vocab {
+		return nil, fmt.Errorf("trainer: base tokenizer has %d tokens, its model %d", tok.VocabSize(), base.Weights.Cfg.Vocab)
+	}
+	task, err := reward.New(cfg.Task)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, Tok: tok, Task: task}
+	t.Model = policy.FromWeights(base.Weights.Clone())
+	t.Opt = policy.NewAdamW(cfg.Optim, t.Model.W)
+	eos := int32(tok.EOSID())
+	t.eng = rollout.New(t.Model.W, eos)
+	a := cfg.Algorithm
+	if t.est, err = advantage.New(a.Advantage); err != nil {
+		return nil, err
+	}
+	if cfg.entropyLoss() {
+		ec := a.EntropyLoss
+		ec.Name = a.Loss.Name
+		if t.eloss, err = entropy.NewPolicyLoss(ec); err != nil {
+			return nil, err
+		}
+	} else if t.loss, err = clip.New(a.Loss); err != nil {
+		return nil, err
+	}
+	if t.reg, err = entropy.New(a.Entropy); err != nil {
+		return nil, err
+	}
+	if t.coef, err = entropy.NewCoefController(a.Entropy); err != nil {
+		return nil, err
+	}
+	if a.KL.Mode == "loss" {
+		if t.kl, err = clip.NewKLLoss(a.KL.KLConfig); err != nil {
+			return nil, err
+		}
+	}
+	if a.KL.Mode == "reward" {
+		if t.klEst, err = clip.NewKL(a.KL.Kind); err != nil {
+			return nil, err
+		}
+	}
+	needRef := a.KL.Mode != "none" || t.est.Needs().RefRewards
+	if needRef {
+		t.ref = policy.FromWeights(base.Weights.Clone())
+		t.refEng = rollout.New(t.ref.W, eos)
+	}
+	if a.HAPOTemperature.Enabled {
+		if t.hapoT, err = entropy.NewAdaptiveTemperature(a.HAPOTemperature.HAPOTemperatureConfig); err != nil {
+			return nil, err
+		}
+	}
+	if a.AEPO.Enabled {
+		if t.aepo, err = entropy.NewAEPO(a.AEPO.AEPOConfig); err != nil {
+			return nil, err
+		}
+	}
+	t.mask = entropy.HighEntropyMask{Rho: a.TopEntropyQuantile}
+	t.srcData = rand.NewPCG(cfg.Seed, streamData)
+	t.srcRollout = rand.NewPCG(cfg.Seed, streamRollout)
+	t.srcShuffle = rand.NewPCG(cfg.Seed, streamShuffle)
+	t.srcClip = rand.NewPCG(cfg.Seed, streamClip)
+	t.data, t.shuffle, t.clipRng = rand.New(t.srcData), rand.New(t.srcShuffle), rand.New(t.srcClip)
+	er := rand.New(rand.NewPCG(cfg.Seed, streamEval))
+	t.evalSet = make([]reward.Problem, cfg.Eval.Problems)
+	for i := range t.evalSet {
+		t.evalSet[i] = task.Generate(er, reward.HeldOut)
+	}
+	if err := t.checkContext(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// checkContext makes sure the longest prompt plus completion fits the model.
+func (t *Trainer) checkContext() error {
+	r := rand.New(rand.NewPCG(t.Cfg.Seed, 99))
+	longest := 0
+	for i := 0; i < 200; i++ {
+		p := t.Task.Generate(r, reward.Train)
+		ids, err := t.Tok.EncodePrompt(p.Prompt)
+		if err != nil {
+			return fmt.Errorf("trainer: task prompt %q: %w", p.Prompt, err)
+		}
+		longest = max(longest, len(ids))
+	}
+	if ctx := t.Model.W.Cfg.MaxSeqLen; longest+t.Cfg.Sampling.MaxNewTokens > ctx {
+		return fmt.Errorf("trainer: prompts of up to %d tokens + sampling.max_new_tokens = %d exceed the model's context of %d", longest, t.Cfg.Sampling.MaxNewTokens, ctx)
+	}
+	return nil
+}
+
+// Observe attaches an observer.
+func (t *Trainer) Observe(o Observer) { t.observers = append(t.observers, o) }
+
+// Run steps until train.steps or ctx is cancelled (then it returns ctx's
+// error after the observers have seen the last finished step).
+func (t *Trainer) Run(ctx context.Context) error {
+	for t.Step < t.Cfg.Train.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := t.StepOnce(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StepOnce runs one RL step and notifies the observers.
+func (t *Trainer) StepOnce(ctx context.Context) (Record, error) {
+	step := t.Step + 1
+	rec := Record{Step: step, Metrics: map[string]float64{}}
+	tm := timer{m: rec.Metrics, t0: time.Now()}
+
+	probs := t.nextProblems()
+	batch, err := t.sample(probs, rec.Metrics)
+	if err != nil {
+		return rec, fmt.Errorf("trainer: step %d: rollout: %w", step, err)
+	}
+	tm.lap("timing_s/gen")
+	if err := t.score(batch, rec.Metrics); err != nil {
+		return rec, fmt.Errorf("trainer: step %d: reward: %w", step, err)
+	}
+	if err := t.estimate(batch, rec.Metrics); err != nil {
+		return rec, fmt.Errorf("trainer: step %d: advantage: %w", step, err)
+	}
+	tm.lap("timing_s/adv")
+	if err := t.update(batch, rec.Metrics); err != nil {
+		var nf *policy.NonFiniteError
+		if errors.As(err, &nf) {
+			return rec, &NonFiniteError{Step: step, Metric: "actor/" + nf.What, Value: nf.Value}
+		}
+		return rec, fmt.Errorf("trainer: step %d: update: %w", step, err)
+	}
+	tm.lap("timing_s/update")
+	if t.Cfg.Log.Diagnostics {
+		if err := t.diagnose(batch, rec.Metrics); err != nil {
+			return rec, fmt.Errorf("trainer: step %d: diagnostic: %w", step, err)
+		}
+		tm.lap("timing_s/diagnostic")
+	}
+	t.control(batch, rec.Metrics)
+	if t.Cfg.Eval.Every > 0 && step%t.Cfg.Eval.Every == 0 || step == t.Cfg.Train.Steps {
+		if err := t.evaluate(rec.Metrics); err != nil {
+			return rec, fmt.Errorf("trainer: step %d: eval: %w", step, err)
+		}
+		tm.lap("timing_s/eval")
+	}
+	if err := checkFinite(step, rec.Metrics); err != nil {
+		return rec, err
+	}
+	rec.Metrics["timing_s/step"] = time.Since(tm.t0).Seconds()
+	var toks float64
+	for _, s := range batch {
+		toks += float64(len(s.prompt) + s.n())
+	}
+	rec.Metrics["perf/throughput"] = toks / rec.Metrics["timing_s/step"]
+	if t.Cfg.Log.SampleEvery > 0 && step%t.Cfg.Log.SampleEvery == 0 {
+		rec.Samples = t.dump(step, batch)
+	}
+	t.Step = step
+	for _, o := range t.observers {
+		if err := o.OnStep(t, rec); err != nil {
+			return rec, err
+		}
+	}
+	return rec, nil
+}
+
+type timer struct {
+	m      map[string]float64
+	t0, at time.Time
+}
+
+func (tm *timer) lap(key string) {
+	now := time.Now()
+	if tm.at.IsZero() {
+		tm.at = tm.t0
+	}
+	tm.m[key] = now.Sub(tm.at).Seconds()
+	tm.at = now
+}
+
+// checkFinite stops the run on a NaN or Inf in a loss, gradient or entropy.
+func checkFinite(step int, m map[string]float64) error {
+	for _, k := range []string{"actor/pg_loss", "actor/grad_norm", "actor/entropy", "actor/kl_loss", "actor/entropy_loss"} {
+		if v, ok := m[k]; ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			return &NonFiniteError{Step: step, Metric: k, Value: v}
+		}
+	}
+	return nil
+}
+
+// nextProblems draws the step's prompts from the training split.
+func (t *Trainer) nextProblems() []reward.Problem {
+	ps := make([]reward.Problem, t.Cfg.Train.PromptsPerStep)
+	for i := range ps {
+		ps[i] = t.Task.Generate(t.data, reward.Train)
+	}
+	return ps
+}
+
+func (t *Trainer) sampling(n int) rollout.Sampling {
+	s := t.Cfg.Sampling
+	r := rollout.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP, MinP: s.MinP, MaxNewTokens: s.MaxNewTokens, N: n}
+	if t.hapoT != nil && t.hapoT.Ready {
+		r.TokenTemp = t.hapoT.FromEntropy
+	}
+	return r
+}
+
+// generate samples n completions per problem with eng.
+func (t *Trainer) generate(eng *rollout.Engine, probs []reward.Problem, s rollout.Sampling) ([]*sample, error) {
+	prompts := make([][]int32, len(probs))
+	for i, p := range probs {
+		ids, err := t.Tok.EncodePrompt(p.Prompt)
+		if err != nil {
+			return nil, err
+		}
+		prompts[i] = ids
+	}
+	b, err := eng.Generate(prompts, s, rand.New(t.srcRollout).Uint64())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*sample, len(b.Seqs))
+	for i := range b.Seqs {
+		sq := b.Seqs[i]
+		p := sq.Prompt
+		out[i] = &sample{prob: probs[p], prompt: prompts[p], seq: sq, group: p}
+		sc := t.Task.Score(probs[p], t.Tok.DecodeCompletion(sq.Tokens))
+		out[i].score, out[i].reward = sc, sc.Reward
+	}
+	return out, nil
+}
+
+// sample runs the rollout (and AEPO's pool) and fills old log-probs.
+func (t *Trainer) sample(probs []reward.Problem, m map[string]float64) ([]*sample, error) {
+	n := t.Cfg.Sampling.GroupSize
+	batch, err := t.generate(t.eng, probs, t.sampling(n))
+	if err != nil {
+		return nil, err
+	}
+	recompute := t.hapoT != nil && t.hapoT.Ready
+	if t.aepo != nil {
+		if batch, err = t.aepoAssemble(probs, batch, m); err != nil {
+			return nil, err
+		}
+		recompute = true // the spec recomputes old log-probs at τ = 1 for the mixed batch
+	}
+	for _, s := range batch {
+		s.old = s.seq.Logp
+		s.oldEnt = s.seq.Entropy
+		s.mask = make([]float64, s.n())
+		for i := range s.mask {
+			s.mask[i] = 1
+		}
+	}
+	if recompute {
+		if err := t.forward(t.Model, batch, t.Cfg.Sampling.Temperature, func(s *sample, lp, ent []float64, _ []float32) {
+			s.old, s.oldEnt = lp, ent
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if t.ref != nil && t.Cfg.Algorithm.KL.Mode != "none" {
+		if err := t.forward(t.ref, batch, t.Cfg.Sampling.Temperature, func(s *sample, lp, _ []float64, _ []float32) {
+			s.ref = lp
+		}); err != nil {
+			return nil, err
+		}
+	}
+	lengths := make([]float64, len(batch))
+	clipped := 0.0
+	for i, s := range batch {
+		lengths[i] = float64(s.n())
+		if s.seq.Finish == rollout.FinishLength {
+			clipped++
+		}
+	}
+	stats(m, "response_length", lengths)
+	m["response_length/clip_ratio"] = clipped / float64(len(batch))
+	return batch, nil
+}
+
+// aepoAssemble builds AEPO's mixed batch: a pool for the first quarter of
+// the prompts at the controlled temperature, its positive-advantage samples
+// replacing the first regular ones (spec §4.2).
+func (t *Trainer) aepoAssemble(probs []reward.Problem, regular []*sample, m map[string]float64) ([]*sample, error) {
+	np := entropy.PoolPromptCount(len(probs))
+	s := t.sampling(t.Cfg.Sampling.GroupSize)
+	s.Temperature, s.TokenTemp = t.aepo.Temperature(), nil
+	pool, err := t.generate(t.eng, probs[:np], s)
+	if err != nil {
+		return nil, err
+	}
+	rew := make([]float64, len(pool))
+	grp := make([]int, len(pool))
+	for i, p := range pool {
+		rew[i], grp[i] = p.reward, p.group
+	}
+	adv := entropy.PoolAdvantages(nil, rew, grp, t.Cfg.Algorithm.AEPO.GRPOEps)
+	sel := t.aepo.Select(nil, adv)
+	k := t.aepo.SampleNum(len(sel), len(regular))
+	src := entropy.Assemble(nil, sel, k, len(regular))
+	out := make([]*sample, len(src))
+	for i, sc := range src {
+		if sc.Pool {
+			p := pool[sc.Index]
+			p.group = -1 - i // pool samples carry advantage 1, outside any group
+			out[i] = p
+		} else {
+			out[i] = regular[sc.Index]
+		}
+	}
+	for k, v := range t.aepo.Metrics(k) {
+		m["controller/"+k] = v
+	}
+	return out, nil
+}
+
+// forward runs the forward-only graph of mdl over the batch (one row per
+// sample) and hands each sample its completion tokens' log-probs, entropies
+// and logits.
+func (t *Trainer) forward(mdl *policy.Model, batch []*sample, temp float64, use func(s *sample, lp, ent []float64, logits []float32)) error {
+	bt, from := t.pack(batch)
+	n := bt.B * bt.T
+	v := mdl.W.Cfg.Vocab
+	lp, ent, logits := make([]float64, n), make([]float64, n), make([]float32, n*v)
+	if err := mdl.LogProbs(bt, temp, lp, ent, logits); err != nil {
+		return err
+	}
+	for b, s := range batch {
+		o := b*bt.T + from[b] - 1
+		k := s.n()
+		use(s, slices.Clone(lp[o:o+k]), slices.Clone(ent[o:o+k]), logits[o*v:(o+k)*v])
+	}
+	return nil
+}
+
+// pack lays samples out as policy rows: prompt then completion, targets on
+// the completion; T is rounded up to a multiple of 8 so that few graph
+// shapes are built. from[b] is the index of the first completion token.
+func (t *Trainer) pack(batch []*sample) (*policy.Batch, []int) {
+	longest := 0
+	for _, s := range batch {
+		longest = max(longest, len(s.prompt)+s.n()-1)
+	}
+	T := min((longest+7)/8*8, t.Model.W.Cfg.MaxSeqLen)
+	bt := policy.NewBatch(len(batch), T)
+	from := make([]int, len(batch))
+	pad := int32(t.Tok.PadID())
+	for b, s := range batch {
+		seq := append(append(make([]int32, 0, len(s.prompt)+s.n()), s.prompt...), s.seq.Tokens...)
+		from[b] = len(s.prompt)
+		if err := bt.SetRow(b, seq, from[b], pad); err != nil {
+			panic(err) // checkContext guarantees the fit
+		}
+	}
+	return bt, from
+}
+
+// stats records mean/max/min of xs under prefix.
+func stats(m map[string]float64, prefix string, xs []float64) {
+	if len(xs) == 0 {
+		return
+	}
+	mn, mx, sum := math.Inf(1), math.Inf(-1), 0.0
+	for _, x := range xs {
+		mn, mx, sum = math.Min(mn, x), math.Max(mx, x), sum+x
+	}
+	m[prefix+"/mean"], m[prefix+"/max"], m[prefix+"/min"] = sum/float64(len(xs)), mx, mn
+}
