@@ -91,10 +91,10 @@ type EMRLConfig struct {
 
 // TrainConfig sizes the run.
 type TrainConfig struct {
-	Steps          int `mapstructure:"steps"`            // RL steps; default 100
-	PromptsPerStep int `mapstructure:"prompts_per_step"` // prompts sampled per step; default 8
+	Steps          int `mapstructure:"steps"`            // RL steps; default 300
+	PromptsPerStep int `mapstructure:"prompts_per_step"` // prompts sampled per step; default 16
 	PPOEpochs      int `mapstructure:"ppo_epochs"`       // passes over each step's samples; default 1
-	MiniBatches    int `mapstructure:"mini_batches"`     // optimizer steps per epoch; default 1
+	MiniBatches    int `mapstructure:"mini_batches"`     // optimizer steps per epoch; default 4 (so clipping acts)
 	MicroBatch     int `mapstructure:"micro_batch"`      // sequences per forward/backward; 0 = the whole mini-batch
 }
 
@@ -120,12 +120,14 @@ type CkptConfig struct {
 	Keep  int `mapstructure:"keep"`  // newest checkpoints kept; default 2
 }
 
-// DefaultConfig is GRPO on 3-digit addition.
+// DefaultConfig is GRPO on 3-digit addition: 300 steps of 16 prompts × 8
+// completions, 4 mini-batches per step (so later mini-batches are
+// off-policy and clipping acts), AdamW at 1e-4.
 func DefaultConfig() Config {
 	task := reward.DefaultConfig()
 	task.Name = "addition"
 	o := policy.DefaultOptimConfig()
-	o.LR = 3e-4
+	o.LR = 1e-4
 	o.WeightDecay = 0
 	o.MaxGradNorm = 1
 	return Config{
@@ -146,7 +148,7 @@ func DefaultConfig() Config {
 			EMRL:               EMRLConfig{EMConfig: entropy.DefaultEMConfig()},
 		},
 		Optim: o,
-		Train: TrainConfig{Steps: 100, PromptsPerStep: 8, PPOEpochs: 1, MiniBatches: 1},
+		Train: TrainConfig{Steps: 300, PromptsPerStep: 16, PPOEpochs: 1, MiniBatches: 4},
 		Log:   LogConfig{Every: 10, SampleEvery: 25, Samples: 8, Diagnostics: true},
 		Eval:  EvalConfig{Every: 25, Problems: 128, K: 8, Temperature: 1},
 		Ckpt:  CkptConfig{Every: 25, Keep: 2},

@@ -32,6 +32,9 @@ how each remedy changes that.`,
 		newTasksCmd(),
 		newSFTCmd(),
 		newEvalCmd(),
+		newTrainCmd(),
+		newConfigsCmd(),
+		newPlotCmd(),
 	)
 	return root
 }

@@ -1,4 +1,8 @@
-package policy
+// Package kern holds the float32 kernels shared by the training graph
+// (policy) and the sampler (rollout): LayerNorm, GELU, linear layers, causal
+// attention, and the head's log-softmax statistics. Keeping one copy means
+// the two paths compute the same numbers.
+package kern
 
 import (
 	"math"
@@ -10,11 +14,11 @@ import (
 // ops in ops.go wrap them for training, and the rollout engine calls the
 // forward ones directly, so the two paths compute the same numbers.
 
-const lnEps = 1e-5
+const LNEps = 1e-5
 
-// layerNorm writes y = (x - mean) / sqrt(var + eps) * g + b for each of the
+// LayerNorm writes y = (x - mean) / sqrt(var + eps) * g + b for each of the
 // n rows of x (width d), and saves mean and 1/std per row for the backward.
-func layerNorm(y, x, g, b []float32, mean, rstd []float32, n, d int) {
+func LayerNorm(y, x, g, b []float32, mean, rstd []float32, n, d int) {
 	inv := 1 / float32(d)
 	for i := 0; i < n; i++ {
 		row := x[i*d : i*d+d]
@@ -28,7 +32,7 @@ func layerNorm(y, x, g, b []float32, mean, rstd []float32, n, d int) {
 			c := v - m
 			vs += c * c
 		}
-		r := 1 / float32(math.Sqrt(float64(vs*inv+lnEps)))
+		r := 1 / float32(math.Sqrt(float64(vs*inv+LNEps)))
 		if mean != nil {
 			mean[i], rstd[i] = m, r
 		}
@@ -39,11 +43,11 @@ func layerNorm(y, x, g, b []float32, mean, rstd []float32, n, d int) {
 	}
 }
 
-// layerNormBackward writes dx for rows of x and adds into dg and db.
+// LayerNormBackward writes dx for rows of x and adds into dg and db.
 //
 //	xhat = (x-mean)*rstd, gh = dy*g
 //	dx = rstd * (gh - mean(gh) - xhat*mean(gh*xhat))
-func layerNormBackward(dx, dg, db, dy, x, g, mean, rstd []float32, n, d int) {
+func LayerNormBackward(dx, dg, db, dy, x, g, mean, rstd []float32, n, d int) {
 	inv := 1 / float32(d)
 	for i := 0; i < n; i++ {
 		m, r := mean[i], rstd[i]
@@ -69,22 +73,22 @@ func layerNormBackward(dx, dg, db, dy, x, g, mean, rstd []float32, n, d int) {
 }
 
 const (
-	geluC = 0.7978845608028654 // sqrt(2/pi)
-	geluA = 0.044715
+	GeluC = 0.7978845608028654 // sqrt(2/pi)
+	GeluA = 0.044715
 )
 
-// tanh32 is tanh in float32 by a rational approximation (the one Eigen
+// Tanh32 is tanh in float32 by a rational approximation (the one Eigen
 // uses), within a few ulp over the whole line and far faster than math.Tanh.
-func tanh32(x float32) float32 {
+func Tanh32(x float32) float32 {
 	var v [1]float32
-	tanhSlice(v[:], []float32{x})
+	TanhSlice(v[:], []float32{x})
 	return v[0]
 }
 
-// tanhSlice writes dst[i] = tanh(src[i]); the polynomial is written out in
-// the loop so that the compiler keeps it in registers (tanh32 is too big to
+// TanhSlice writes dst[i] = tanh(src[i]); the polynomial is written out in
+// the loop so that the compiler keeps it in registers (Tanh32 is too big to
 // inline).
-func tanhSlice(dst, src []float32) {
+func TanhSlice(dst, src []float32) {
 	const clamp = 7.90531110763549805
 	dst = dst[:len(src)]
 	for i, x := range src {
@@ -109,36 +113,36 @@ func tanhSlice(dst, src []float32) {
 	}
 }
 
-// gelu writes y = 0.5 x (1 + tanh(c (x + a x^3))), GPT-2's tanh GELU, and
+// GELU writes y = 0.5 x (1 + tanh(c (x + a x^3))), GPT-2's tanh GELU, and
 // keeps the tanh values in t for the backward.
-func gelu(y, t, x []float32) {
+func GELU(y, t, x []float32) {
 	t = t[:len(x)]
 	y = y[:len(x)]
 	for i, v := range x {
-		t[i] = geluC * (v + geluA*v*v*v)
+		t[i] = GeluC * (v + GeluA*v*v*v)
 	}
-	tanhSlice(t, t)
+	TanhSlice(t, t)
 	for i, v := range x {
 		y[i] = 0.5 * v * (1 + t[i])
 	}
 }
 
-// geluBackward writes dx = dy * gelu'(x) from the saved tanh values t:
+// GELUBackward writes dx = dy * gelu'(x) from the saved tanh values t:
 //
 //	gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
-func geluBackward(dx, dy, t, x []float32) {
+func GELUBackward(dx, dy, t, x []float32) {
 	dx = dx[:len(x)]
 	dy = dy[:len(x)]
 	t = t[:len(x)]
 	for i, v := range x {
 		ti := t[i]
-		dx[i] = dy[i] * (0.5*(1+ti) + 0.5*v*(1-ti*ti)*geluC*(1+3*geluA*v*v))
+		dx[i] = dy[i] * (0.5*(1+ti) + 0.5*v*(1-ti*ti)*GeluC*(1+3*GeluA*v*v))
 	}
 }
 
-// linear writes y = x w + b: x is n x in, w is in x out (GPT-2's Conv1D
+// Linear writes y = x w + b: x is n x in, w is in x out (GPT-2's Conv1D
 // layout), b has out entries (nil for none).
-func linear(y, x, w, b []float32, n, in, out int) {
+func Linear(y, x, w, b []float32, n, in, out int) {
 	if b != nil {
 		for i := 0; i < n; i++ {
 			copy(y[i*out:i*out+out], b)
@@ -149,11 +153,11 @@ func linear(y, x, w, b []float32, n, in, out int) {
 	oblas.Sgemm(false, false, n, out, in, 1, x, in, w, out, 0, y, out)
 }
 
-// attention is causal multi-head self-attention for one sequence of t
+// Attention is causal multi-head self-attention for one sequence of t
 // positions. qkv is t x 3d (q, k, v side by side, head h in columns
 // h*hd..), out is t x d, p receives the h attention matrices (h x t x t),
 // and scores is scratch of t x t.
-func attention(out, p, qkv []float32, t, d, nh int) {
+func Attention(out, p, qkv []float32, t, d, nh int) {
 	hd := d / nh
 	ld := 3 * d
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -166,14 +170,14 @@ func attention(out, p, qkv []float32, t, d, nh int) {
 		oblas.Sgemm(false, true, t, t, hd, scale, q, ld, k, ld, 0, ph, t)
 		for i := 0; i < t; i++ {
 			row := ph[i*t : i*t+t]
-			softmaxCausal(row, i+1)
+			SoftmaxCausal(row, i+1)
 		}
 		oblas.Sgemm(false, false, t, hd, t, 1, ph, t, v, ld, 0, out[h*hd:], d)
 	}
 }
 
-// softmaxCausal normalises row[:n] in place and zeroes row[n:].
-func softmaxCausal(row []float32, n int) {
+// SoftmaxCausal normalises row[:n] in place and zeroes row[n:].
+func SoftmaxCausal(row []float32, n int) {
 	mx := row[0]
 	for _, v := range row[1:n] {
 		if v > mx {
@@ -182,7 +186,7 @@ func softmaxCausal(row []float32, n int) {
 	}
 	var s float32
 	for j := 0; j < n; j++ {
-		e := exp32(row[j] - mx)
+		e := Exp32(row[j] - mx)
 		row[j] = e
 		s += e
 	}
@@ -193,11 +197,11 @@ func softmaxCausal(row []float32, n int) {
 	clear(row[n:])
 }
 
-// attentionBackward writes dqkv (t x 3d) from dout (t x d), the saved
+// AttentionBackward writes dqkv (t x 3d) from dout (t x d), the saved
 // probabilities p and qkv. dp is scratch of t x t.
 //
 //	dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dQ = s dS K, dK = s dS^T Q
-func attentionBackward(dqkv, dout, p, qkv, dp []float32, t, d, nh int) {
+func AttentionBackward(dqkv, dout, p, qkv, dp []float32, t, d, nh int) {
 	hd := d / nh
 	ld := 3 * d
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -226,9 +230,9 @@ func attentionBackward(dqkv, dout, p, qkv, dp []float32, t, d, nh int) {
 	}
 }
 
-// exp32 is e^x in float32 for x <= 0 (softmax arguments), by range
+// Exp32 is e^x in float32 for x <= 0 (softmax arguments), by range
 // reduction to 2^k * e^r with a degree-6 polynomial; relative error < 2e-7.
-func exp32(x float32) float32 {
+func Exp32(x float32) float32 {
 	if x < -87 {
 		return 0
 	}
@@ -247,7 +251,34 @@ func exp32(x float32) float32 {
 	return e * math.Float32frombits(uint32(int32(k)+127)<<23)
 }
 
-// sgemm is oblas.Sgemm with alpha 1: c = op(a) op(b) + beta c.
-func sgemm(ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// Sgemm is oblas.Sgemm with alpha 1: c = op(a) op(b) + beta c.
+func Sgemm(ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	oblas.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+}
+
+// RowStats returns log softmax(z*inv)[target] (0 when target < 0), the
+// entropy of softmax(z*inv), and its log-sum-exp. Computed in float64; the
+// rollout engine uses the same function, so both paths agree exactly.
+func RowStats(z []float32, inv float64, target int32) (logp, ent, lse float64) {
+	mx := math.Inf(-1)
+	for _, x := range z {
+		if f := float64(x) * inv; f > mx {
+			mx = f
+		}
+	}
+	var s, sz float64
+	for _, x := range z {
+		f := float64(x)*inv - mx
+		e := math.Exp(f)
+		s += e
+		sz += e * f
+	}
+	ls := math.Log(s)
+	lse = mx + ls
+	// H = -sum p (f - ls) = ls - sum(p f)
+	ent = ls - sz/s
+	if target >= 0 {
+		logp = float64(z[target])*inv - lse
+	}
+	return
 }

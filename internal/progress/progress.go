@@ -43,6 +43,9 @@ func (b *Bar) Update(done int, status string) {
 	el := now.Sub(b.start).Seconds()
 	rate := float64(done) / max(el, 1e-9)
 	eta := ""
+	if el < 0.5 {
+		rate = 0 // too early for a meaningful rate
+	}
 	if rate > 0 && done < b.total {
 		eta = fmt.Sprintf(" eta %s", (time.Duration(float64(b.total-done)/rate) * time.Second).Round(time.Second))
 	}

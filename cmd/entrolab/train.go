@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/entrolab/entrolab/configs"
+	"github.com/entrolab/entrolab/internal/progress"
+	"github.com/entrolab/entrolab/plots"
+	"github.com/entrolab/entrolab/policy"
+	"github.com/entrolab/entrolab/sft"
+	"github.com/entrolab/entrolab/trainer"
+	"github.com/spf13/cobra"
+)
+
+type trainOptions struct {
+	config string
+	sets   []string
+	out    string
+	resume string
+	force  bool
+	steps  int
+	seed   uint64
+	noPlot bool
+	format string
+}
+
+func newTrainCmd() *cobra.Command {
+	o := &trainOptions{}
+	cmd := &cobra.Command{
+		Use:   "train [EXPERIMENT|FILE.yaml]",
+		Short: "Run an RL experiment (default: GRPO on addition) and write metrics, checkpoints and plots",
+		Long: `train runs one experiment: a bundled one by name (see 'entrolab configs') or a
+YAML file. With no argument it runs ` + configs.DefaultExperiment + `. A missing base policy is
+pre-trained with SFT first and cached under runs/base/.
+
+Settings: defaults < experiment YAML < ENTROLAB_* environment < --set key=value
+< flags. An environment variable names a key with dots as underscores:
+ENTROLAB_OPTIM_LR=1e-4 sets optim.lr. The resolved config is written to
+RUN_DIR/config.yaml.
+
+The run directory (default runs/<name>-s<seed>) gets metrics.jsonl (one
+{"step": N, "data": {...}} line per step, verl's metric names), samples.jsonl,
+checkpoints/ and, at the end, the figures. --resume RUN_DIR continues a run
+exactly from its last checkpoint.`,
+		Example: `  entrolab train
+  entrolab train clip_cov_addition --set train.steps=200 --seed 2
+  entrolab train my_experiment.yaml --out runs/mine
+  entrolab train --resume runs/grpo_addition-s1`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.config = args[0]
+			}
+			return runTrain(cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.sets, "set", nil, "override a setting, key=value (repeatable)")
+	f.StringVar(&o.out, "out", "", "run directory (default runs/<name>-s<seed>)")
+	f.StringVar(&o.resume, "resume", "", "continue the run in this directory from its last checkpoint")
+	f.BoolVar(&o.force, "force", false, "overwrite an existing run directory")
+	f.IntVar(&o.steps, "steps", 0, "RL steps (train.steps)")
+	f.Uint64Var(&o.seed, "seed", 0, "random seed")
+	f.BoolVar(&o.noPlot, "no-plots", false, "do not write figures at the end")
+	f.StringVar(&o.format, "format", "png", "figure format: png, svg or pdf")
+	return cmd
+}
+
+func (o *trainOptions) resolve(cmd *cobra.Command) (trainer.Config, string, error) {
+	sets := append([]string(nil), o.sets...)
+	if cmd.Flags().Changed("steps") {
+		sets = append(sets, fmt.Sprintf("train.steps=%d", o.steps))
+	}
+	if cmd.Flags().Changed("seed") {
+		sets = append(sets, fmt.Sprintf("seed=%d", o.seed))
+	}
+	if o.resume != "" {
+		if o.config != "" {
+			return trainer.Config{}, "", errors.New("train: give either an experiment or --resume, not both")
+		}
+		path := filepath.Join(o.resume, "config.yaml")
+		if _, err := os.Stat(path); err != nil {
+			return trainer.Config{}, "", fmt.Errorf("train: --resume %s: %w", o.resume, err)
+		}
+		cfg, err := configs.LoadTrain(path, os.Environ(), sets)
+		return cfg, o.resume, err
+	}
+	cfg, err := configs.LoadTrain(o.config, os.Environ(), sets)
+	if err != nil {
+		return cfg, "", err
+	}
+	dir := o.out
+	if dir == "" {
+		dir = cfg.Out
+	}
+	if dir == "" {
+		dir = filepath.Join("runs", fmt.Sprintf("%s-s%d", cfg.Name, cfg.Seed))
+	}
+	return cfg, dir, nil
+}
+
+func runTrain(cmd *cobra.Command, o *trainOptions) error {
+	cfg, dir, err := o.resolve(cmd)
+	if err != nil {
+		return err
+	}
+	w := cmd.ErrOrStderr()
+	announceBLAS(w)
+	var sftBar *progress.Bar
+	r, err := trainer.Open(cfg, dir, o.resume != "", o.force, func(p sft.Progress) {
+		if sftBar == nil {
+			fmt.Fprintf(w, "train: no base policy at %s; pre-training one with SFT\n", trainer.BasePath(cfg))
+			sftBar = progress.New(w, "sft", p.MaxSteps)
+		}
+		sftBar.Update(p.Step, fmt.Sprintf("loss=%.4f acc=%.3f", p.Loss, p.Accuracy))
+	})
+	if sftBar != nil {
+		sftBar.Done()
+	}
+	if err != nil {
+		return err
+	}
+	cfg = r.Cfg
+	resolved, err := configs.Dump(cfg)
+	if err != nil {
+		return err
+	}
+	if err := policy.WriteFileAtomic(filepath.Join(dir, "config.yaml"), resolved); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "train: %s, seed %d, %d steps, base %s, run %s\n", cfg.Name, cfg.Seed, cfg.Train.Steps, r.Base, dir)
+	if r.Step > 0 {
+		fmt.Fprintf(w, "train: resuming after step %d\n", r.Step)
+	}
+	bar := progress.New(w, "train", cfg.Train.Steps)
+	r.Observe(trainer.MetricsWriter{Dir: dir})
+	r.Observe(trainer.Checkpointer{Run: r})
+	r.Observe(trainer.Logger{W: cmd.OutOrStdout(), Keys: trainer.DefaultLogKeys})
+	r.Observe(barObserver{bar})
+	runErr := r.Trainer.Run(cmd.Context())
+	bar.Done()
+	if runErr != nil && cmd.Context().Err() == nil {
+		return runErr
+	}
+	if runErr != nil {
+		fmt.Fprintf(w, "train: interrupted after step %d; the last checkpoint is in %s/checkpoints (resume with --resume %s)\n", r.Step, dir, dir)
+		return errInterrupted
+	}
+	if !o.noPlot {
+		if err := writePlots(w, []string{dir}, filepath.Join(dir, "plots"), o.format); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "train: done: %s\n", dir)
+	return nil
+}
+
+type barObserver struct{ b *progress.Bar }
+
+func (o barObserver) OnStep(t *trainer.Trainer, r trainer.Record) error {
+	o.b.Update(r.Step, fmt.Sprintf("reward=%.3f entropy=%.3f", r.Metrics["critic/score/mean"], r.Metrics["actor/entropy"]))
+	return nil
+}
+
+// writePlots renders the figures of the runs in dirs into out.
+func writePlots(w interface{ Write([]byte) (int, error) }, dirs []string, out, format string) error {
+	var runs []*plots.Run
+	for _, d := range dirs {
+		r, err := plots.ReadRun(d)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	files, err := plots.WriteAll(out, runs, format)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "plots: %d figures in %s\n", len(files), out)
+	return nil
+}

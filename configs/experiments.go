@@ -1,0 +1,79 @@
+package configs
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/entrolab/entrolab/trainer"
+)
+
+//go:embed experiments/*.yaml
+var bundled embed.FS
+
+// DefaultExperiment is what `entrolab train` runs with no arguments.
+const DefaultExperiment = "grpo_addition"
+
+// Experiments lists the bundled experiment names (file names without .yaml).
+func Experiments() []string {
+	ents, _ := fs.ReadDir(bundled, "experiments")
+	var out []string
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Experiment returns a bundled experiment's YAML.
+func Experiment(name string) ([]byte, error) {
+	b, err := bundled.ReadFile("experiments/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("configs: unknown experiment %q (known: %s)", name, strings.Join(Experiments(), ", "))
+	}
+	return b, nil
+}
+
+// Describe is the first comment line of a bundled experiment.
+func Describe(name string) string {
+	b, err := Experiment(name)
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "#") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "#"))
+		}
+	}
+	return ""
+}
+
+// LoadTrain resolves an experiment: trainer defaults, then either a YAML
+// file (when nameOrFile names an existing file) or a bundled experiment,
+// then ENTROLAB_* environment variables, then --set pairs; then validates.
+func LoadTrain(nameOrFile string, env, sets []string) (trainer.Config, error) {
+	cfg := trainer.DefaultConfig()
+	src := Source{Env: env, Sets: sets}
+	if nameOrFile == "" {
+		nameOrFile = DefaultExperiment
+	}
+	if st, err := os.Stat(nameOrFile); err == nil && !st.IsDir() {
+		src.File = nameOrFile
+	} else {
+		b, err := Experiment(nameOrFile)
+		if err != nil {
+			return cfg, err
+		}
+		src.YAML, src.Name = b, "experiment "+nameOrFile
+	}
+	if err := Load(&cfg, src); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}

@@ -1,0 +1,79 @@
+package configs
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/entrolab/entrolab/trainer"
+)
+
+// TestBundledExperiments loads and validates every bundled experiment and
+// checks that its resolved config survives a YAML round trip.
+func TestBundledExperiments(t *testing.T) {
+	names := Experiments()
+	if len(names) < 30 {
+		t.Fatalf("only %d bundled experiments", len(names))
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := LoadTrain(name, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Name != name {
+				t.Errorf("name = %q, want %q", cfg.Name, name)
+			}
+			if Describe(name) == "" {
+				t.Errorf("no description comment")
+			}
+			b, err := Dump(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back := trainer.DefaultConfig()
+			if err := Load(&back, Source{YAML: b, Name: "dump"}); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg, back) {
+				t.Errorf("YAML round trip changed the config:\n%s", b)
+			}
+		})
+	}
+	for _, m := range []string{"grpo", "dr_grpo", "rloo", "reinforce_pp", "aapo", "ppo_clip_higher", "clip_cov", "kl_cov", "cegppo", "hapo", "entropy_bonus", "aent", "steer", "aepo", "em_rl"} {
+		for _, task := range []string{"addition", "countdown"} {
+			if _, err := Experiment(m + "_" + task); err != nil {
+				t.Errorf("missing bundled experiment %s_%s", m, task)
+			}
+		}
+	}
+}
+
+func TestLoadTrainRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sets []string
+		want string
+	}{
+		{"group_divides", []string{"train.mini_batches=3"}, "train.mini_batches"},
+		{"unknown_key", []string{"algorithm.los.name=ppo"}, "algorithm.loss.name"},
+		{"unknown_loss", []string{"algorithm.loss.name=ppp"}, "ppp"},
+		{"bad_type", []string{"train.steps=many"}, "train.steps"},
+		{"range", []string{"sampling.top_p=1.5"}, "sampling.top_p"},
+		{"kl_mode", []string{"algorithm.kl.mode=both"}, "algorithm.kl.mode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadTrain("", nil, tc.sets)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("LoadTrain(--set %v) = %v, want an error naming %q", tc.sets, err, tc.want)
+			}
+		})
+	}
+	if _, err := LoadTrain("no_such_experiment", nil, nil); err == nil || !strings.Contains(err.Error(), "grpo_addition") {
+		t.Fatalf("unknown experiment: %v", err)
+	}
+	cfg, err := LoadTrain("", []string{"ENTROLAB_OPTIM_LR=0.002"}, nil)
+	if err != nil || cfg.Optim.LR != 0.002 {
+		t.Fatalf("env override: %v, lr %v", err, cfg.Optim.LR)
+	}
+}
