@@ -253,7 +253,11 @@ func (t *Trainer) StepOnce(ctx context.Context) (Record, error) {
 	if err := t.update(batch, rec.Metrics); err != nil {
 		var nf *policy.NonFiniteError
 		if errors.As(err, &nf) {
-			return rec, &NonFiniteError{Step: step, Metric: "actor/" + nf.What, Value: nf.Value}
+			metric := map[string]string{"loss": "actor/pg_loss", "gradient norm": "actor/grad_norm"}[nf.What]
+			if metric == "" {
+				metric = "actor/" + nf.What
+			}
+			return rec, &NonFiniteError{Step: step, Metric: metric, Value: nf.Value}
 		}
 		return rec, fmt.Errorf("trainer: step %d: update: %w", step, err)
 	}
