@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // OptimConfig configures AdamW and its learning-rate schedule.
@@ -106,14 +107,31 @@ func (o *AdamW) Update(w *Weights, grads [][]float32) float64 {
 		if p.Decay {
 			decay = float32(1 - lr*c.WeightDecay)
 		}
-		for j := range d {
-			gj := g[j]
-			m[j] = b1*m[j] + (1-b1)*gj
-			v[j] = b2*v[j] + (1-b2)*gj*gj
-			d[j] = d[j]*decay - stepSize*m[j]/(sqrt32(v[j])*invBc2+eps)
-		}
+		parallel(len(d), func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				gj := g[j]
+				m[j] = b1*m[j] + (1-b1)*gj
+				v[j] = b2*v[j] + (1-b2)*gj*gj
+				d[j] = d[j]*decay - stepSize*m[j]/(sqrt32(v[j])*invBc2+eps)
+			}
+		})
 	}
 	return lr
+}
+
+// parallel runs f over [0, n) in two halves on two goroutines when n is
+// large enough to pay for it. Each element is touched by one goroutine, so
+// results do not depend on the split.
+func parallel(n int, f func(lo, hi int)) {
+	if n < 1<<15 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); f(n/2, n) }()
+	f(0, n/2)
+	wg.Wait()
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

@@ -95,12 +95,13 @@ func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
 			kern.Sgemm(true, false, in, out, n, f32(v[1]), in, f32(v[0]), out, 0, o, out)
 			return nil
 		}, grad, nodes[0])
+		ones := make([]float32, n)
+		for i := range ones {
+			ones[i] = 1
+		}
 		db := apply("linear_db", sh(out), func(o []float32, v []G.Value) error {
-			clear(o)
-			g := f32(v[0])
-			for i := 0; i < n; i++ {
-				axpy(o, g[i*out:i*out+out])
-			}
+			// column sums as a 1 x n by n x out product: BLAS-fast
+			kern.Sgemm(false, false, 1, out, n, ones, n, f32(v[0]), out, 0, o, out)
 			return nil
 		}, grad)
 		return G.Nodes{dx, dw, db}, nil

@@ -159,10 +159,13 @@ func (m *Model) Accumulate(bt *Batch, temperature float64, obj Objective) (loss 
 		}
 		return 0, nil, err
 	}
-	for _, rep := range g.reps {
-		for i, gn := range rep.grads {
-			axpy(m.Grads[i], f32(gn.Value()))
-		}
+	for i := range m.Grads {
+		dst := m.Grads[i]
+		parallel(len(dst), func(lo, hi int) {
+			for _, rep := range g.reps {
+				axpy(dst[lo:hi], f32(rep.grads[i].Value())[lo:hi])
+			}
+		})
 	}
 	return h.loss, h.metrics, nil
 }

@@ -91,7 +91,16 @@ func Tanh32(x float32) float32 {
 func TanhSlice(dst, src []float32) {
 	const clamp = 7.90531110763549805
 	dst = dst[:len(src)]
-	for i, x := range src {
+	done := tanhFast(dst, src)
+	for i := done; i < len(src); i++ {
+		x := src[i]
+		if x >= 9 { // float32 tanh is exactly ±1 out here
+			dst[i] = 1
+			continue
+		} else if x <= -9 {
+			dst[i] = -1
+			continue
+		}
 		if x > clamp {
 			x = clamp
 		} else if x < -clamp {
@@ -118,12 +127,14 @@ func TanhSlice(dst, src []float32) {
 func GELU(y, t, x []float32) {
 	t = t[:len(x)]
 	y = y[:len(x)]
-	for i, v := range x {
+	done := geluFast(y, t, x)
+	for i := done; i < len(x); i++ {
+		v := x[i]
 		t[i] = GeluC * (v + GeluA*v*v*v)
 	}
-	TanhSlice(t, t)
-	for i, v := range x {
-		y[i] = 0.5 * v * (1 + t[i])
+	TanhSlice(t[done:], t[done:])
+	for i := done; i < len(x); i++ {
+		y[i] = 0.5 * x[i] * (1 + t[i])
 	}
 }
 
@@ -134,7 +145,9 @@ func GELUBackward(dx, dy, t, x []float32) {
 	dx = dx[:len(x)]
 	dy = dy[:len(x)]
 	t = t[:len(x)]
-	for i, v := range x {
+	done := geluBackwardFast(dx, dy, t, x)
+	for i := done; i < len(x); i++ {
+		v := x[i]
 		ti := t[i]
 		dx[i] = dy[i] * (0.5*(1+ti) + 0.5*v*(1-ti*ti)*GeluC*(1+3*GeluA*v*v))
 	}
@@ -239,7 +252,8 @@ func Exp32(x float32) float32 {
 	const log2e = 1.44269504088896341
 	const ln2hi = 0.693359375
 	const ln2lo = -2.12194440e-4
-	k := float32(math.Floor(float64(x*log2e + 0.5)))
+	// x <= 0, so truncating x*log2e - 0.5 toward zero rounds to nearest
+	k := float32(int32(x*log2e - 0.5))
 	r := x - k*ln2hi - k*ln2lo
 	p := float32(1.9875691500e-4)
 	p = p*r + 1.3981999507e-3
