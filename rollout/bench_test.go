@@ -35,12 +35,13 @@ func BenchmarkSample(b *testing.B) {
 					}
 				}
 				s := Sampling{Temperature: 1, TopP: 1, MaxNewTokens: 64, N: 1}
-				e.Generate(prompts, s, 0) // warm-up: buffers
+				var out Batch
+				e.GenerateInto(&out, prompts, s, 0) // warm-up: buffers
 				b.ReportAllocs()
 				seed := uint64(0)
 				for b.Loop() {
 					seed++
-					if _, err := e.Generate(prompts, s, seed); err != nil {
+					if err := e.GenerateInto(&out, prompts, s, seed); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/entrolab/entrolab/internal/kern"
 	"github.com/entrolab/entrolab/policy"
-	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // Finish says why a completion ended.
@@ -55,7 +54,9 @@ type Engine struct {
 	EOS     int32
 	Workers int // default GOMAXPROCS
 
-	ws []*worker
+	ws   []*worker
+	jobs []job
+	samp Sampling // the call's settings, kept here so they do not escape per call
 }
 
 // New returns an engine over w (read in place, never copied).
@@ -67,7 +68,9 @@ func New(w *policy.Weights, eos int32) *Engine {
 type job struct {
 	seq    *Sequence
 	prompt []int32
+	src    *rand.PCG
 	rng    *rand.Rand
+	maxNew int
 	last   int32 // token fed at the current step
 	done   bool
 }
@@ -75,46 +78,71 @@ type job struct {
 // Generate samples s.N completions for every prompt. seed fixes every draw:
 // sequence i draws from PCG(seed, i), whatever the batch size or workers.
 func (e *Engine) Generate(prompts [][]int32, s Sampling, seed uint64) (*Batch, error) {
-	if err := s.Validate(); err != nil {
+	b := &Batch{}
+	if err := e.GenerateInto(b, prompts, s, seed); err != nil {
 		return nil, err
+	}
+	return b, nil
+}
+
+// GenerateInto is Generate writing into dst, reusing its slices (and the
+// engine's random streams and buffers): after the first call with a given
+// shape, a call allocates nothing.
+func (e *Engine) GenerateInto(dst *Batch, prompts [][]int32, s Sampling, seed uint64) error {
+	if err := s.Validate(); err != nil {
+		return err
 	}
 	cfg := e.W.Cfg
 	for i, p := range prompts {
 		if len(p) == 0 {
-			return nil, fmt.Errorf("rollout: prompt %d is empty", i)
+			return fmt.Errorf("rollout: prompt %d is empty", i)
 		}
 		if len(p) >= cfg.MaxSeqLen {
-			return nil, fmt.Errorf("rollout: prompt %d has %d tokens; the context holds %d", i, len(p), cfg.MaxSeqLen)
+			return fmt.Errorf("rollout: prompt %d has %d tokens; the context holds %d", i, len(p), cfg.MaxSeqLen)
 		}
 		for _, t := range p {
 			if t < 0 || int(t) >= cfg.Vocab {
-				return nil, fmt.Errorf("rollout: prompt %d has token %d outside the vocabulary [0, %d)", i, t, cfg.Vocab)
+				return fmt.Errorf("rollout: prompt %d has token %d outside the vocabulary [0, %d)", i, t, cfg.Vocab)
 			}
 		}
 	}
-	b := &Batch{Prompts: prompts, N: s.N, Seqs: make([]Sequence, len(prompts)*s.N)}
-	jobs := make([]job, len(b.Seqs))
+	n := len(prompts) * s.N
+	dst.Prompts, dst.N = prompts, s.N
+	if cap(dst.Seqs) < n {
+		dst.Seqs = append(dst.Seqs[:cap(dst.Seqs)], make([]Sequence, n-cap(dst.Seqs))...)
+	}
+	dst.Seqs = dst.Seqs[:n]
+	for len(e.jobs) < n {
+		src := rand.NewPCG(0, 0)
+		e.jobs = append(e.jobs, job{src: src, rng: rand.New(src)})
+	}
+	jobs := e.jobs[:n]
 	for i := range jobs {
 		p := prompts[i/s.N]
 		maxNew := min(s.MaxNewTokens, cfg.MaxSeqLen-len(p))
-		sq := &b.Seqs[i]
-		sq.Prompt = i / s.N
-		sq.Tokens = make([]int32, 0, maxNew)
-		sq.SampleLogp = make([]float64, 0, maxNew)
-		sq.Logp = make([]float64, 0, maxNew)
-		sq.LogpRaw = make([]float64, 0, maxNew)
-		sq.Entropy = make([]float64, 0, maxNew)
-		sq.Temp = make([]float64, 0, maxNew)
-		jobs[i] = job{seq: sq, prompt: p, rng: rand.New(rand.NewPCG(seed, uint64(i)))}
+		sq := &dst.Seqs[i]
+		sq.Prompt, sq.Finish = i/s.N, FinishLength
+		sq.Tokens = reuse(sq.Tokens, maxNew)
+		sq.SampleLogp = reuseF(sq.SampleLogp, maxNew)
+		sq.Logp = reuseF(sq.Logp, maxNew)
+		sq.LogpRaw = reuseF(sq.LogpRaw, maxNew)
+		sq.Entropy = reuseF(sq.Entropy, maxNew)
+		sq.Temp = reuseF(sq.Temp, maxNew)
+		jobs[i].src.Seed(seed, uint64(i))
+		jobs[i].seq, jobs[i].prompt, jobs[i].done, jobs[i].maxNew = sq, p, false, maxNew
 	}
-	nw := max(1, min(e.Workers, len(jobs)))
+	nw := max(1, min(e.Workers, n))
 	for len(e.ws) < nw {
 		e.ws = append(e.ws, &worker{})
+	}
+	if nw == 1 {
+		e.samp = s
+		return e.ws[0].run(e.W, jobs, &e.samp, e.EOS)
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, nw)
 	for k := 0; k < nw; k++ {
-		lo, hi := k*len(jobs)/nw, (k+1)*len(jobs)/nw
+		lo, hi := k*n/nw, (k+1)*n/nw
 		wg.Add(1)
 		go func(k int, js []job) {
 			defer wg.Done()
@@ -122,7 +150,21 @@ func (e *Engine) Generate(prompts [][]int32, s Sampling, seed uint64) (*Batch, e
 		}(k, jobs[lo:hi])
 	}
 	wg.Wait()
-	return b, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+func reuse(x []int32, n int) []int32 {
+	if cap(x) < n {
+		return make([]int32, 0, n)
+	}
+	return x[:0]
+}
+
+func reuseF(x []float64, n int) []float64 {
+	if cap(x) < n {
+		return make([]float64, 0, n)
+	}
+	return x[:0]
 }
 
 // worker decodes a share of the sequences with its own buffers, which grow
@@ -163,8 +205,6 @@ func (wk *worker) ensure(cfg policy.Config, n int) {
 	wk.rows = make([]int, 0, n)
 	wk.sm = newSampler(cfg.Vocab)
 }
-
-var dotter gonum.Implementation
 
 // run decodes js to completion. Job j keeps cache slot j for its lifetime;
 // each step gathers the active jobs into the first rows of the buffers.
@@ -218,15 +258,9 @@ func (wk *worker) run(w *policy.Weights, js []job, s *Sampling, eos int32) error
 				clear(out)
 				sc := wk.scores[:pos+1]
 				for h := 0; h < nh; h++ {
-					qh := q[h*hd : h*hd+hd]
-					for p := 0; p <= pos; p++ {
-						sc[p] = scale * dotter.Sdot(hd, qh, 1, kc[p*d+h*hd:p*d+h*hd+hd], 1)
-					}
+					kern.AttnScores(sc, q[h*hd:], kc[h*hd:], d, pos+1, hd, scale)
 					kern.SoftmaxCausal(sc, pos+1)
-					oh := out[h*hd : h*hd+hd]
-					for p := 0; p <= pos; p++ {
-						dotter.Saxpy(hd, sc[p], vc[p*d+h*hd:p*d+h*hd+hd], 1, oh, 1)
-					}
+					kern.AttnMix(out[h*hd:], sc, vc[h*hd:], d, pos+1, hd)
 				}
 			}
 			kern.Linear(wk.h, wk.att, blk.ProjW.Data, blk.ProjB.Data, n, d, d)
@@ -277,7 +311,7 @@ func (wk *worker) emit(jb *job, z []float32, s *Sampling, eos int32, pos, t int)
 	switch {
 	case int32(tok) == eos:
 		jb.done, sq.Finish = true, FinishEOS
-	case len(sq.Tokens) == cap(sq.Tokens) || pos+1 >= t:
+	case len(sq.Tokens) == jb.maxNew || pos+1 >= t:
 		jb.done, sq.Finish = true, FinishLength
 	}
 }

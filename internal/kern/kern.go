@@ -296,3 +296,33 @@ func RowStats(z []float32, inv float64, target int32) (logp, ent, lse float64) {
 	}
 	return
 }
+
+// AttnScores writes dst[p] = scale * q·k_p for the npos cached keys k_p =
+// k[p*stride : p*stride+hd] (one head of a KV cache).
+func AttnScores(dst, q, k []float32, stride, npos, hd int, scale float32) {
+	if attnScoresFast(dst, q, k, stride, npos, hd, scale) {
+		return
+	}
+	for p := 0; p < npos; p++ {
+		kp := k[p*stride : p*stride+hd]
+		var s float32
+		for j, x := range q[:hd] {
+			s += x * kp[j]
+		}
+		dst[p] = scale * s
+	}
+}
+
+// AttnMix adds sum_p w[p] * v_p into out[:hd], v_p = v[p*stride : p*stride+hd].
+func AttnMix(out, w, v []float32, stride, npos, hd int) {
+	if attnMixFast(out, w, v, stride, npos, hd) {
+		return
+	}
+	for p := 0; p < npos; p++ {
+		vp := v[p*stride : p*stride+hd]
+		wp := w[p]
+		for j := range out[:hd] {
+			out[j] += wp * vp[j]
+		}
+	}
+}

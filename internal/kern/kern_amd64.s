@@ -315,3 +315,98 @@ gelubloop:
 	VZEROUPPER
 	RET
 
+
+// func attnScoresAVX2(dst, q, k *float32, stride, npos, hd int, scale float32)
+// dst[p] = scale * dot(q[:hd], k[p*stride : p*stride+hd]) for p < npos;
+// hd a positive multiple of 8, npos >= 1.
+TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ k+16(FP), BX
+	MOVQ stride+24(FP), R8
+	SHLQ $2, R8
+	MOVQ npos+32(FP), CX
+	MOVQ hd+40(FP), R9
+	VBROADCASTSS scale+48(FP), Y15
+scoreloop:
+	VXORPS Y0, Y0, Y0
+	XORQ AX, AX
+	MOVQ R9, DX
+scoreinner:
+	VMOVUPS (SI)(AX*1), Y1
+	VFMADD231PS (BX)(AX*1), Y1, Y0
+	ADDQ $32, AX
+	SUBQ $8, DX
+	JNZ scoreinner
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMULSS X15, X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	ADDQ R8, BX
+	DECQ CX
+	JNZ scoreloop
+	VZEROUPPER
+	RET
+
+// func attnMix32AVX2(out, w, v *float32, stride, npos int)
+// out[:32] += sum_p w[p] * v[p*stride : p*stride+32]; npos >= 1.
+TEXT ·attnMix32AVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ v+16(FP), BX
+	MOVQ stride+24(FP), R8
+	SHLQ $2, R8
+	MOVQ npos+32(FP), CX
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y2
+	VMOVUPS 64(DI), Y4
+	VMOVUPS 96(DI), Y6
+mixloop:
+	VBROADCASTSS (SI), Y1
+	VFMADD231PS (BX), Y1, Y0
+	VFMADD231PS 32(BX), Y1, Y2
+	VFMADD231PS 64(BX), Y1, Y4
+	VFMADD231PS 96(BX), Y1, Y6
+	ADDQ $4, SI
+	ADDQ R8, BX
+	DECQ CX
+	JNZ mixloop
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y4, 64(DI)
+	VMOVUPS Y6, 96(DI)
+	VZEROUPPER
+	RET
+
+// func attnMix8AVX2(out, w, v *float32, stride, npos, hd int)
+// as attnMix32AVX2 for any positive multiple of 8.
+TEXT ·attnMix8AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ v+16(FP), BX
+	MOVQ stride+24(FP), R8
+	SHLQ $2, R8
+	MOVQ npos+32(FP), CX
+	MOVQ hd+40(FP), R9
+mix8chunk:
+	VMOVUPS (DI), Y0
+	MOVQ BX, R10
+	MOVQ SI, R11
+	MOVQ CX, DX
+mix8loop:
+	VBROADCASTSS (R11), Y1
+	VFMADD231PS (R10), Y1, Y0
+	ADDQ $4, R11
+	ADDQ R8, R10
+	DECQ DX
+	JNZ mix8loop
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, BX
+	SUBQ $8, R9
+	JNZ mix8chunk
+	VZEROUPPER
+	RET

@@ -78,3 +78,50 @@ func TestVectorKernelsMatchScalar(t *testing.T) {
 		}
 	}
 }
+
+func TestAttnKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, hd := range []int{4, 8, 16, 32, 64} {
+		for _, npos := range []int{1, 5, 33} {
+			stride := 3 * hd
+			q := make([]float32, hd)
+			k := make([]float32, npos*stride)
+			w := make([]float32, npos)
+			for i := range q {
+				q[i] = float32(r.NormFloat64())
+			}
+			for i := range k {
+				k[i] = float32(r.NormFloat64())
+			}
+			for i := range w {
+				w[i] = float32(r.Float64())
+			}
+			got := make([]float32, npos)
+			AttnScores(got, q, k, stride, npos, hd, 0.5)
+			for p := 0; p < npos; p++ {
+				var s float64
+				for j := 0; j < hd; j++ {
+					s += float64(q[j]) * float64(k[p*stride+j])
+				}
+				if math.Abs(float64(got[p])-0.5*s) > 1e-5 {
+					t.Fatalf("hd=%d npos=%d: score %d = %v, want %v", hd, npos, p, got[p], 0.5*s)
+				}
+			}
+			out := make([]float32, hd)
+			out[0] = 1
+			AttnMix(out, w, k, stride, npos, hd)
+			for j := 0; j < hd; j++ {
+				want := 0.0
+				if j == 0 {
+					want = 1
+				}
+				for p := 0; p < npos; p++ {
+					want += float64(w[p]) * float64(k[p*stride+j])
+				}
+				if math.Abs(float64(out[j])-want) > 1e-5 {
+					t.Fatalf("hd=%d npos=%d: mix %d = %v, want %v", hd, npos, j, out[j], want)
+				}
+			}
+		}
+	}
+}

@@ -41,3 +41,38 @@ func geluBackwardFast(dx, dy, t, x []float32) int {
 	geluBackwardAVX2(&dx[0], &dy[0], &t[0], &x[0], n)
 	return n
 }
+
+//go:noescape
+func attnScoresAVX2(dst, q, k *float32, stride, npos, hd int, scale float32)
+
+//go:noescape
+func attnMix32AVX2(out, w, v *float32, stride, npos int)
+
+//go:noescape
+func attnMix8AVX2(out, w, v *float32, stride, npos, hd int)
+
+func attnScoresFast(dst, q, k []float32, stride, npos, hd int, scale float32) bool {
+	if !haveAVX2 || hd%8 != 0 || npos < 1 {
+		return false
+	}
+	_ = k[(npos-1)*stride+hd-1]
+	_ = dst[npos-1]
+	_ = q[hd-1]
+	attnScoresAVX2(&dst[0], &q[0], &k[0], stride, npos, hd, scale)
+	return true
+}
+
+func attnMixFast(out, w, v []float32, stride, npos, hd int) bool {
+	if !haveAVX2 || hd%8 != 0 || npos < 1 {
+		return false
+	}
+	_ = v[(npos-1)*stride+hd-1]
+	_ = w[npos-1]
+	_ = out[hd-1]
+	if hd == 32 {
+		attnMix32AVX2(&out[0], &w[0], &v[0], stride, npos)
+	} else {
+		attnMix8AVX2(&out[0], &w[0], &v[0], stride, npos, hd)
+	}
+	return true
+}

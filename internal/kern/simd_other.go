@@ -5,3 +5,6 @@ package kern
 func tanhFast(dst, src []float32) int             { return 0 }
 func geluFast(y, t, x []float32) int              { return 0 }
 func geluBackwardFast(dx, dy, t, x []float32) int { return 0 }
+
+func attnScoresFast(dst, q, k []float32, stride, npos, hd int, scale float32) bool { return false }
+func attnMixFast(out, w, v []float32, stride, npos, hd int) bool                   { return false }
