@@ -11,7 +11,7 @@ import (
 	"github.com/entrolab/entrolab/trainer"
 )
 
-//go:embed experiments/*.yaml
+//go:embed experiments/*.yaml sweeps/*.yaml
 var bundled embed.FS
 
 // DefaultExperiment is what `entrolab train` runs with no arguments.
@@ -76,4 +76,28 @@ func LoadTrain(nameOrFile string, env, sets []string) (trainer.Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// Sweeps lists the bundled sweeps.
+func Sweeps() []string {
+	ents, _ := fs.ReadDir(bundled, "sweeps")
+	var out []string
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SweepYAML returns a bundled sweep's YAML, or reads a sweep file.
+func SweepYAML(nameOrFile string) ([]byte, string, error) {
+	if st, err := os.Stat(nameOrFile); err == nil && !st.IsDir() {
+		b, err := os.ReadFile(nameOrFile)
+		return b, nameOrFile, err
+	}
+	b, err := bundled.ReadFile("sweeps/" + nameOrFile + ".yaml")
+	if err != nil {
+		return nil, "", fmt.Errorf("configs: unknown sweep %q (a file, or one of: %s)", nameOrFile, strings.Join(Sweeps(), ", "))
+	}
+	return b, "sweep " + nameOrFile, nil
 }

@@ -170,7 +170,8 @@ func reuseF(x []float64, n int) []float64 {
 // worker decodes a share of the sequences with its own buffers, which grow
 // to the largest share seen and are reused.
 type worker struct {
-	cap    int // sequences the buffers hold
+	cap    int // sequences the cache holds
+	rowCap int // rows the activation buffers hold
 	maxT   int
 	d, v   int
 	kv     [][]float32 // [layer] -> [S][2][maxT][D]: K then V per sequence
@@ -181,52 +182,71 @@ type worker struct {
 	tt     []float32   // [S*4D] GELU tanh scratch
 	logits []float32   // [S*V]
 	scores []float32   // [maxT]
-	ids    []int32     // [S] token fed this step
-	rows   []int       // active job index per row
+	ids    []int32     // [rows] token of each row
+	pos    []int       // [rows] its position
+	slot   []int       // [rows] its cache slot
+	rows   []int       // active job index per row of a decode step
 	sm     *sampler
 }
 
-func (wk *worker) ensure(cfg policy.Config, n int) {
-	if wk.cap >= n && wk.maxT == cfg.MaxSeqLen && wk.d == cfg.DModel && wk.v == cfg.Vocab && len(wk.kv) == cfg.NLayers {
+func (wk *worker) ensure(cfg policy.Config, n, rows int) {
+	if wk.cap >= n && wk.rowCap >= rows && wk.maxT == cfg.MaxSeqLen && wk.d == cfg.DModel && wk.v == cfg.Vocab && len(wk.kv) == cfg.NLayers {
 		return
 	}
+	n, rows = max(n, wk.cap), max(rows, wk.rowCap)
 	d, t := cfg.DModel, cfg.MaxSeqLen
-	*wk = worker{cap: n, maxT: t, d: d, v: cfg.Vocab}
+	*wk = worker{cap: n, rowCap: rows, maxT: t, d: d, v: cfg.Vocab}
 	wk.kv = make([][]float32, cfg.NLayers)
 	for l := range wk.kv {
 		wk.kv[l] = make([]float32, n*2*t*d)
 	}
-	wk.x, wk.h, wk.att = make([]float32, n*d), make([]float32, n*d), make([]float32, n*d)
-	wk.qkv = make([]float32, n*3*d)
-	wk.ff, wk.tt = make([]float32, n*4*d), make([]float32, n*4*d)
+	wk.x, wk.h, wk.att = make([]float32, rows*d), make([]float32, rows*d), make([]float32, rows*d)
+	wk.qkv = make([]float32, rows*3*d)
+	wk.ff, wk.tt = make([]float32, rows*4*d), make([]float32, rows*4*d)
 	wk.logits = make([]float32, n*cfg.Vocab)
 	wk.scores = make([]float32, t)
-	wk.ids = make([]int32, n)
+	wk.ids = make([]int32, rows)
+	wk.pos = make([]int, rows)
+	wk.slot = make([]int, rows)
 	wk.rows = make([]int, 0, n)
 	wk.sm = newSampler(cfg.Vocab)
 }
 
-// run decodes js to completion. Job j keeps cache slot j for its lifetime;
-// each step gathers the active jobs into the first rows of the buffers.
+// run decodes js to completion. Job j keeps cache slot j for its lifetime.
+// The prompt positions every job has, but its last, are run first in one
+// batched pass (prefill); then all jobs advance one position per step, a job
+// still inside its prompt being fed its next prompt token.
 func (wk *worker) run(w *policy.Weights, js []job, s *Sampling, eos int32) error {
 	if len(js) == 0 {
 		return nil
 	}
 	cfg := w.Cfg
-	wk.ensure(cfg, len(js))
-	d, v, nh := cfg.DModel, cfg.Vocab, cfg.NHeads
-	hd := d / nh
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	t := cfg.MaxSeqLen
+	p0 := cfg.MaxSeqLen
 	for i := range js {
-		js[i].last = js[i].prompt[0]
+		p0 = min(p0, len(js[i].prompt))
 	}
-	for pos := 0; pos < t; pos++ {
-		// gather active rows
+	pre := p0 - 1 // prefilled positions per job
+	wk.ensure(cfg, len(js), max(len(js), len(js)*pre))
+	v, t := cfg.Vocab, cfg.MaxSeqLen
+	if pre > 0 {
+		n := 0
+		for i := range js {
+			for p := 0; p < pre; p++ {
+				wk.ids[n], wk.pos[n], wk.slot[n] = js[i].prompt[p], p, i
+				n++
+			}
+		}
+		wk.forward(w, n, false)
+	}
+	for i := range js {
+		js[i].last = js[i].prompt[pre]
+	}
+	for pos := pre; pos < t; pos++ {
 		wk.rows = wk.rows[:0]
 		for i := range js {
 			if !js[i].done {
-				wk.ids[len(wk.rows)] = js[i].last
+				r := len(wk.rows)
+				wk.ids[r], wk.pos[r], wk.slot[r] = js[i].last, pos, i
 				wk.rows = append(wk.rows, i)
 			}
 		}
@@ -234,45 +254,7 @@ func (wk *worker) run(w *policy.Weights, js []job, s *Sampling, eos int32) error
 		if n == 0 {
 			break
 		}
-		wte, wpe := w.Wte.Data, w.Wpe.Data
-		for r := 0; r < n; r++ {
-			x := wk.x[r*d : r*d+d]
-			tok := wte[int(wk.ids[r])*d:]
-			pe := wpe[pos*d:]
-			for j := range x {
-				x[j] = tok[j] + pe[j]
-			}
-		}
-		for l, blk := range w.Blocks {
-			kern.LayerNorm(wk.h, wk.x, blk.LN1W.Data, blk.LN1B.Data, nil, nil, n, d)
-			kern.Linear(wk.qkv, wk.h, blk.AttnW.Data, blk.AttnB.Data, n, d, 3*d)
-			cache := wk.kv[l]
-			for r := 0; r < n; r++ {
-				slot := wk.rows[r]
-				kc := cache[slot*2*t*d : slot*2*t*d+t*d]
-				vc := cache[slot*2*t*d+t*d : (slot+1)*2*t*d]
-				q := wk.qkv[r*3*d : r*3*d+d]
-				copy(kc[pos*d:pos*d+d], wk.qkv[r*3*d+d:r*3*d+2*d])
-				copy(vc[pos*d:pos*d+d], wk.qkv[r*3*d+2*d:r*3*d+3*d])
-				out := wk.att[r*d : r*d+d]
-				clear(out)
-				sc := wk.scores[:pos+1]
-				for h := 0; h < nh; h++ {
-					kern.AttnScores(sc, q[h*hd:], kc[h*hd:], d, pos+1, hd, scale)
-					kern.SoftmaxCausal(sc, pos+1)
-					kern.AttnMix(out[h*hd:], sc, vc[h*hd:], d, pos+1, hd)
-				}
-			}
-			kern.Linear(wk.h, wk.att, blk.ProjW.Data, blk.ProjB.Data, n, d, d)
-			addInto(wk.x[:n*d], wk.h[:n*d])
-			kern.LayerNorm(wk.h, wk.x, blk.LN2W.Data, blk.LN2B.Data, nil, nil, n, d)
-			kern.Linear(wk.ff, wk.h, blk.FcW.Data, blk.FcB.Data, n, d, 4*d)
-			kern.GELU(wk.ff[:n*4*d], wk.tt, wk.ff[:n*4*d])
-			kern.Linear(wk.h, wk.ff, blk.Fc2W.Data, blk.Fc2B.Data, n, 4*d, d)
-			addInto(wk.x[:n*d], wk.h[:n*d])
-		}
-		kern.LayerNorm(wk.h, wk.x, w.LNfW.Data, w.LNfB.Data, nil, nil, n, d)
-		kern.Sgemm(false, true, n, v, d, wk.h, d, w.Head.Data, d, 0, wk.logits, v)
+		wk.forward(w, n, true)
 		for r := 0; r < n; r++ {
 			jb := &js[wk.rows[r]]
 			if pos+1 < len(jb.prompt) {
@@ -283,6 +265,61 @@ func (wk *worker) run(w *policy.Weights, js []job, s *Sampling, eos int32) error
 		}
 	}
 	return nil
+}
+
+// forward runs n rows through the network: row r is token ids[r] at
+// position pos[r] of cache slot slot[r]. Every row's key and value are
+// cached before any row attends, so rows of one slot may share a call
+// (prefill). With logits, the head's logits of the rows go to wk.logits.
+func (wk *worker) forward(w *policy.Weights, n int, logits bool) {
+	cfg := w.Cfg
+	d, v, nh, t := cfg.DModel, cfg.Vocab, cfg.NHeads, cfg.MaxSeqLen
+	hd := d / nh
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	wte, wpe := w.Wte.Data, w.Wpe.Data
+	for r := 0; r < n; r++ {
+		x := wk.x[r*d : r*d+d]
+		tok := wte[int(wk.ids[r])*d:]
+		pe := wpe[wk.pos[r]*d:]
+		for j := range x {
+			x[j] = tok[j] + pe[j]
+		}
+	}
+	for l, blk := range w.Blocks {
+		kern.LayerNorm(wk.h, wk.x, blk.LN1W.Data, blk.LN1B.Data, nil, nil, n, d)
+		kern.Linear(wk.qkv, wk.h, blk.AttnW.Data, blk.AttnB.Data, n, d, 3*d)
+		cache := wk.kv[l]
+		for r := 0; r < n; r++ {
+			base, p := wk.slot[r]*2*t*d, wk.pos[r]
+			copy(cache[base+p*d:base+p*d+d], wk.qkv[r*3*d+d:r*3*d+2*d])
+			copy(cache[base+t*d+p*d:base+t*d+p*d+d], wk.qkv[r*3*d+2*d:r*3*d+3*d])
+		}
+		for r := 0; r < n; r++ {
+			base, p := wk.slot[r]*2*t*d, wk.pos[r]
+			kc, vc := cache[base:base+t*d], cache[base+t*d:base+2*t*d]
+			q := wk.qkv[r*3*d : r*3*d+d]
+			out := wk.att[r*d : r*d+d]
+			clear(out)
+			sc := wk.scores[:p+1]
+			for h := 0; h < nh; h++ {
+				kern.AttnScores(sc, q[h*hd:], kc[h*hd:], d, p+1, hd, scale)
+				kern.SoftmaxCausal(sc, p+1)
+				kern.AttnMix(out[h*hd:], sc, vc[h*hd:], d, p+1, hd)
+			}
+		}
+		kern.Linear(wk.h, wk.att, blk.ProjW.Data, blk.ProjB.Data, n, d, d)
+		addInto(wk.x[:n*d], wk.h[:n*d])
+		kern.LayerNorm(wk.h, wk.x, blk.LN2W.Data, blk.LN2B.Data, nil, nil, n, d)
+		kern.Linear(wk.ff, wk.h, blk.FcW.Data, blk.FcB.Data, n, d, 4*d)
+		kern.GELU(wk.ff[:n*4*d], wk.tt, wk.ff[:n*4*d])
+		kern.Linear(wk.h, wk.ff, blk.Fc2W.Data, blk.Fc2B.Data, n, 4*d, d)
+		addInto(wk.x[:n*d], wk.h[:n*d])
+	}
+	if !logits {
+		return
+	}
+	kern.LayerNorm(wk.h, wk.x, w.LNfW.Data, w.LNfB.Data, nil, nil, n, d)
+	kern.Sgemm(false, true, n, v, d, wk.h, d, w.Head.Data, d, 0, wk.logits, v)
 }
 
 // emit samples the next token of jb from its logits row and records it.

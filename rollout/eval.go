@@ -41,8 +41,14 @@ func PassAtK(n, c, k int) (float64, error) {
 
 // Evaluate scores the engine's policy on problems: greedy accuracy always,
 // and with k > 0 also mean@k and pass@k from k samples per problem drawn with
-// s (its N is replaced by k). progress, if set, is called after each stage.
+// s (its N is replaced by k).
 func Evaluate(e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []reward.Problem, maxNew int, k int, s Sampling, seed uint64) (EvalResult, error) {
+	return EvaluateProgress(e, tok, task, problems, maxNew, k, s, seed, nil)
+}
+
+// EvaluateProgress is Evaluate calling progress(done, total) as problems
+// are finished (greedy pass, then sampling pass).
+func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []reward.Problem, maxNew int, k int, s Sampling, seed uint64, progress func(done, total int)) (EvalResult, error) {
 	res := EvalResult{Problems: len(problems), K: k}
 	if len(problems) == 0 {
 		return res, fmt.Errorf("rollout: no problems to evaluate")
@@ -55,17 +61,28 @@ func Evaluate(e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []rew
 		}
 		prompts[i] = ids
 	}
-	greedy := Sampling{Temperature: 0, TopP: 1, MaxNewTokens: maxNew, N: 1}
-	b, err := e.Generate(prompts, greedy, seed)
-	if err != nil {
-		return res, err
+	total := len(problems)
+	if k > 0 {
+		total *= 2
 	}
-	for i, sq := range b.Seqs {
-		sc := task.Score(problems[i], tok.DecodeCompletion(sq.Tokens))
-		if sc.Correct {
-			res.Accuracy++
+	greedy := Sampling{Temperature: 0, TopP: 1, MaxNewTokens: maxNew, N: 1}
+	const chunk = 64
+	for lo := 0; lo < len(prompts); lo += chunk {
+		hi := min(lo+chunk, len(prompts))
+		b, err := e.Generate(prompts[lo:hi], greedy, seed)
+		if err != nil {
+			return res, err
 		}
-		res.Reward += sc.Reward
+		for i, sq := range b.Seqs {
+			sc := task.Score(problems[lo+i], tok.DecodeCompletion(sq.Tokens))
+			if sc.Correct {
+				res.Accuracy++
+			}
+			res.Reward += sc.Reward
+		}
+		if progress != nil {
+			progress(hi, total)
+		}
 	}
 	res.Accuracy /= float64(len(problems))
 	res.Reward /= float64(len(problems))
@@ -73,23 +90,31 @@ func Evaluate(e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []rew
 		return res, nil
 	}
 	s.N, s.MaxNewTokens = k, maxNew
-	b, err = e.Generate(prompts, s, seed+1)
-	if err != nil {
-		return res, err
-	}
 	var mean, pass, pass1 float64
-	for p := range problems {
-		c := 0
-		for _, sq := range b.Seqs[p*k : (p+1)*k] {
-			if task.Score(problems[p], tok.DecodeCompletion(sq.Tokens)).Correct {
-				c++
-			}
+	for lo := 0; lo < len(prompts); lo += chunk {
+		hi := min(lo+chunk, len(prompts))
+		// sequence streams are indexed within the call, so offset the seed
+		// per chunk to keep chunks independent
+		b, err := e.Generate(prompts[lo:hi], s, seed+1+uint64(lo))
+		if err != nil {
+			return res, err
 		}
-		mean += float64(c) / float64(k)
-		pk, _ := PassAtK(k, c, k)
-		p1, _ := PassAtK(k, c, 1)
-		pass += pk
-		pass1 += p1
+		for p := lo; p < hi; p++ {
+			c := 0
+			for _, sq := range b.Seqs[(p-lo)*k : (p-lo+1)*k] {
+				if task.Score(problems[p], tok.DecodeCompletion(sq.Tokens)).Correct {
+					c++
+				}
+			}
+			mean += float64(c) / float64(k)
+			pk, _ := PassAtK(k, c, k)
+			p1, _ := PassAtK(k, c, 1)
+			pass += pk
+			pass1 += p1
+		}
+		if progress != nil {
+			progress(len(problems)+hi, total)
+		}
 	}
 	n := float64(len(problems))
 	res.MeanAtK, res.PassAtK, res.PassAt1 = mean/n, pass/n, pass1/n

@@ -500,3 +500,15 @@ func stats(m map[string]float64, prefix string, xs []float64) {
 	}
 	m[prefix+"/mean"], m[prefix+"/max"], m[prefix+"/min"] = sum/float64(len(xs)), mx, mn
 }
+
+// SetWorkers sets how many cores the policy's graph replicas and the sampler
+// use (default: all). Set it before the first step.
+func (t *Trainer) SetWorkers(n int) {
+	n = max(1, n)
+	t.Model.Replicas = n
+	t.eng.Workers = n
+	if t.ref != nil {
+		t.ref.Replicas = n
+		t.refEng.Workers = n
+	}
+}

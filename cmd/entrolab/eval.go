@@ -7,6 +7,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/rollout"
@@ -108,7 +109,16 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 	}
 	eng := rollout.New(ck.Weights, int32(tok.EOSID()))
 	s := rollout.Sampling{Temperature: o.temperature, TopP: 1, MaxNewTokens: o.maxNew, N: max(o.k, 1)}
-	res, err := rollout.Evaluate(eng, tok, task, problems, o.maxNew, o.k, s, o.seed)
+	var bar *progress.Bar
+	res, err := rollout.EvaluateProgress(eng, tok, task, problems, o.maxNew, o.k, s, o.seed, func(done, total int) {
+		if bar == nil {
+			bar = progress.New(cmd.ErrOrStderr(), "eval", total)
+		}
+		bar.Update(done, "")
+	})
+	if bar != nil {
+		bar.Done()
+	}
 	if err != nil {
 		return err
 	}

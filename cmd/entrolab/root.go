@@ -35,6 +35,7 @@ how each remedy changes that.`,
 		newTrainCmd(),
 		newConfigsCmd(),
 		newPlotCmd(),
+		newSweepCmd(),
 	)
 	return root
 }
