@@ -119,6 +119,9 @@ func (c *Checkpoint) Save(dir string) error {
 		return fmt.Errorf("policy: checkpoint: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("policy: checkpoint: %w", err)
+	}
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)

@@ -11,47 +11,15 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/entrolab/entrolab/policy"
-	"github.com/entrolab/entrolab/sft"
+	"github.com/entrolab/entrolab/policy/policytest"
 )
-
-var (
-	baseOnce sync.Once
-	baseDir  string
-	baseErr  error
-)
-
-// testBase makes (once per test binary) a small base policy on 2-digit
-// addition with a short SFT run.
-func testBase(t testing.TB) string {
-	t.Helper()
-	baseOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "entrolab-base-")
-		if err != nil {
-			baseErr = err
-			return
-		}
-		baseDir = filepath.Join(dir, "base")
-		c := sft.DefaultConfig()
-		c.Task.Addition.Digits = 2
-		c.Model.DModel, c.Model.NLayers, c.Model.NHeads, c.Model.MaxSeqLen = 32, 2, 2, 24
-		c.MaxSteps, c.EvalEvery, c.AccLow, c.AccHigh = 300, 300, 1, 1
-		c.MaxNewToken = 6
-		_, baseErr = sft.Run(context.Background(), c, baseDir, true, nil)
-	})
-	if baseErr != nil {
-		t.Fatal(baseErr)
-	}
-	return baseDir
-}
 
 func testConfig(t testing.TB) Config {
 	c := DefaultConfig()
-	c.Base.Checkpoint = testBase(t)
-	c.Task.Addition.Digits = 2
+	c.Base.Checkpoint = policytest.BaseDir() // committed: tests never train a base
 	c.Sampling.MaxNewTokens = 6
 	c.Sampling.GroupSize = 4
 	c.Train.PromptsPerStep = 4

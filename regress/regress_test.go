@@ -1,0 +1,274 @@
+package regress
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/entrolab/entrolab/configs"
+	"github.com/entrolab/entrolab/plots"
+	"github.com/entrolab/entrolab/policy"
+	"github.com/entrolab/entrolab/policy/policytest"
+	"github.com/entrolab/entrolab/trainer"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/trajectory.golden")
+
+// The pinned settings: every long run uses these (about 15 s a run here).
+const (
+	runSteps = 600 // RL steps per run
+	runSeed  = 1
+	window   = 30 // steps averaged at the start and end of a run
+)
+
+// Pinned thresholds, each below what was measured (README, "Regression
+// tests", has the measured numbers).
+const (
+	minRewardGain  = 0.15 // GRPO reward gain over the run; measured +0.19
+	minEntropyDrop = 0.15 // GRPO entropy drop over the run; measured 0.22
+	rewardMargin   = 0.05 // entropy methods' reward may trail GRPO's by this; worst measured 0.038 (CE-GPPO)
+	minMechanismR  = 0.90 // Pearson r of predicted vs measured entropy change; measured 0.92
+	minFitR2       = 0.60 // R² of R = -a·exp(H) + b on GRPO; measured 0.67
+	// AEPO does not hold entropy at its target (0.5) on this toy: its entropy
+	// estimate falls like GRPO's. The test pins what is measured instead.
+	aepoTarget   = 0.5
+	aepoMeasured = 0.41 // mean sampled-token NLL over the second half
+	aepoBand     = 0.03
+)
+
+// The methods expected to end with more entropy than GRPO.
+var preserving = []string{"clip_cov", "kl_cov", "cegppo", "aent", "steer"}
+
+// collector keeps every step's metrics.
+type collector struct{ recs []map[string]float64 }
+
+func (c *collector) OnStep(_ *trainer.Trainer, r trainer.Record) error {
+	c.recs = append(c.recs, r.Metrics)
+	return nil
+}
+
+var (
+	runsMu sync.Mutex
+	runs   = map[string][]map[string]float64{}
+)
+
+// run trains a bundled experiment on the committed base and returns its
+// per-step metrics; runs are cached per (experiment, steps, seed, sets).
+func run(t *testing.T, experiment string, steps int, seed uint64, sets ...string) []map[string]float64 {
+	t.Helper()
+	key := fmt.Sprint(experiment, steps, seed, sets)
+	runsMu.Lock()
+	defer runsMu.Unlock()
+	if r, ok := runs[key]; ok {
+		return r
+	}
+	all := append([]string{fmt.Sprintf("train.steps=%d", steps), fmt.Sprintf("seed=%d", seed),
+		"base.checkpoint=" + policytest.BaseDir(), "eval.every=0", "eval.problems=64", "log.sample_every=0"}, sets...)
+	cfg, err := configs.LoadTrain(experiment, nil, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := policy.LoadCheckpoint(policytest.BaseDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trainer.New(cfg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	tr.Observe(c)
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatalf("%s: %v", experiment, err)
+	}
+	runs[key] = c.recs
+	return c.recs
+}
+
+// avg is the mean of metric k over steps [from, to).
+func avg(recs []map[string]float64, k string, from, to int) float64 {
+	var s, n float64
+	for _, r := range recs[from:to] {
+		if v, ok := r[k]; ok && !math.IsNaN(v) {
+			s += v
+			n++
+		}
+	}
+	return s / n
+}
+
+func start(recs []map[string]float64, k string) float64 { return avg(recs, k, 0, window) }
+func end(recs []map[string]float64, k string) float64   { return avg(recs, k, len(recs)-window, len(recs)) }
+
+const (
+	reward  = "critic/score/mean"
+	entropy = "actor/entropy"
+)
+
+// report prints a run's start and end numbers (go test -v shows them).
+func report(t *testing.T, name string, recs []map[string]float64) {
+	t.Logf("%-22s reward %.3f -> %.3f   entropy %.3f -> %.3f   clipfrac %.4f", name,
+		start(recs, reward), end(recs, reward), start(recs, entropy), end(recs, entropy), end(recs, "actor/pg_clipfrac"))
+}
+
+// TestGRPOCollapse: GRPO on addition raises the mean reward and lowers the
+// policy entropy — the collapse the papers describe.
+func TestGRPOCollapse(t *testing.T) {
+	g := run(t, "grpo_addition", runSteps, runSeed)
+	report(t, "grpo", g)
+	if d := end(g, reward) - start(g, reward); d < minRewardGain {
+		t.Errorf("GRPO reward gain %.3f, pinned at least %.3f", d, minRewardGain)
+	}
+	if d := start(g, entropy) - end(g, entropy); d < minEntropyDrop {
+		t.Errorf("GRPO entropy drop %.3f, pinned at least %.3f", d, minEntropyDrop)
+	}
+}
+
+// TestEntropyMethodsKeepEntropy: each entropy-preserving method ends with
+// higher entropy than GRPO at the same step and seed, and a reward not worse
+// than GRPO's by more than rewardMargin.
+func TestEntropyMethodsKeepEntropy(t *testing.T) {
+	g := run(t, "grpo_addition", runSteps, runSeed)
+	for _, m := range preserving {
+		t.Run(m, func(t *testing.T) {
+			r := run(t, m+"_addition", runSteps, runSeed)
+			report(t, m, r)
+			if end(r, entropy) <= end(g, entropy) {
+				t.Errorf("%s final entropy %.4f is not above GRPO's %.4f", m, end(r, entropy), end(g, entropy))
+			}
+			if end(r, reward) < end(g, reward)-rewardMargin {
+				t.Errorf("%s final reward %.3f is more than %.2f below GRPO's %.3f", m, end(r, reward), rewardMargin, end(g, reward))
+			}
+		})
+	}
+}
+
+// TestAEPOEntropy pins AEPO's entropy estimate (the sampled-token NLL) over
+// the second half of the run. The paper's claim is that it stays near the
+// target; on this toy it does not (see the README), so the test pins the
+// measured level, and fails if a change moves it either way.
+func TestAEPOEntropy(t *testing.T) {
+	r := run(t, "aepo_addition", runSteps, runSeed)
+	report(t, "aepo", r)
+	h := avg(r, "actor/sampled_nll", len(r)/2, len(r))
+	t.Logf("aepo: mean sampled-token NLL over steps %d..%d = %.3f (target %.2f; pinned %.2f ± %.2f)", len(r)/2, len(r), h, aepoTarget, aepoMeasured, aepoBand)
+	if math.Abs(h-aepoMeasured) > aepoBand {
+		t.Errorf("AEPO entropy estimate %.3f moved outside the pinned %.2f ± %.2f (its target is %.2f)", h, aepoMeasured, aepoBand, aepoTarget)
+	}
+}
+
+// TestMechanismPredictsEntropyChange: over a GRPO run, the first-order
+// (covariance) prediction of each step's entropy change correlates with the
+// measured change.
+func TestMechanismPredictsEntropyChange(t *testing.T) {
+	g := run(t, "grpo_addition", runSteps, runSeed)
+	var p, a []float64
+	for _, r := range g {
+		p = append(p, r["entropy/predicted_delta"])
+		a = append(a, r["entropy/actual_delta"])
+	}
+	rr := plots.Pearson(p, a)
+	t.Logf("Pearson r(predicted, measured entropy change) over %d GRPO steps = %.3f", len(g), rr)
+	if rr < minMechanismR {
+		t.Errorf("r = %.3f, want >= %.2f", rr, minMechanismR)
+	}
+}
+
+// TestEntropyRewardFit: R = -a·exp(H) + b fits a GRPO run.
+func TestEntropyRewardFit(t *testing.T) {
+	g := run(t, "grpo_addition", runSteps, runSeed)
+	var h, r []float64
+	for _, m := range g {
+		h = append(h, m[entropy])
+		r = append(r, m[reward])
+	}
+	a, b, r2, err := plots.FitEntropyReward(h, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("GRPO: R = -%.3f·exp(H) + %.3f, R² = %.3f", a, b, r2)
+	if !(a > 0) || r2 < minFitR2 {
+		t.Errorf("fit a = %.3f, R² = %.3f; want a > 0 and R² >= %.2f", a, r2, minFitR2)
+	}
+}
+
+// TestTrajectory pins the first steps of every bundled method on addition:
+// policy loss, entropy and clip fraction, in testdata/trajectory.golden,
+// changed only with -update.
+func TestTrajectory(t *testing.T) {
+	const steps = 3
+	var lines []string
+	for _, name := range configs.Experiments() {
+		if !strings.HasSuffix(name, "_addition") {
+			continue
+		}
+		recs := run(t, name, steps, runSeed, "checkpoint.every=1000", "log.diagnostics=false")
+		for i, r := range recs {
+			lines = append(lines, fmt.Sprintf("%s step=%d pg_loss=%.6g entropy=%.6g clipfrac=%.6g", name, i+1,
+				r["actor/pg_loss"], r[entropy], r["actor/pg_clipfrac"]))
+		}
+	}
+	const path = "testdata/trajectory.golden"
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		body := "# produced by TestTrajectory (go test ./regress -run Trajectory -update): first 3 steps of every bundled addition experiment, seed 1, committed base\n" + strings.Join(lines, "\n") + "\n"
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (create it with -update)", err)
+	}
+	defer f.Close()
+	var want []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := sc.Text(); l != "" && !strings.HasPrefix(l, "#") {
+			want = append(want, l)
+		}
+	}
+	if len(want) != len(lines) {
+		t.Fatalf("golden has %d lines, the run %d", len(want), len(lines))
+	}
+	for i := range lines {
+		if !closeLine(lines[i], want[i]) {
+			t.Errorf("trajectory changed:\n got  %s\n want %s", lines[i], want[i])
+		}
+	}
+}
+
+// closeLine compares two trajectory lines field by field, numbers within a
+// relative 1e-4 (float summation order may differ between BLAS builds).
+func closeLine(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	if len(fa) != len(fb) {
+		return false
+	}
+	for i := range fa {
+		ka, va, _ := strings.Cut(fa[i], "=")
+		kb, vb, _ := strings.Cut(fb[i], "=")
+		if ka != kb {
+			return false
+		}
+		var x, y float64
+		if _, err := fmt.Sscan(va, &x); err != nil {
+			if va != vb {
+				return false
+			}
+			continue
+		}
+		fmt.Sscan(vb, &y)
+		if math.Abs(x-y) > 1e-4*math.Max(1e-3, math.Max(math.Abs(x), math.Abs(y))) {
+			return false
+		}
+	}
+	return true
+}
+
