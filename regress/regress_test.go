@@ -104,7 +104,9 @@ func avg(recs []map[string]float64, k string, from, to int) float64 {
 }
 
 func start(recs []map[string]float64, k string) float64 { return avg(recs, k, 0, window) }
-func end(recs []map[string]float64, k string) float64   { return avg(recs, k, len(recs)-window, len(recs)) }
+func end(recs []map[string]float64, k string) float64 {
+	return avg(recs, k, len(recs)-window, len(recs))
+}
 
 const (
 	reward  = "critic/score/mean"
@@ -271,4 +273,3 @@ func closeLine(a, b string) bool {
 	}
 	return true
 }
-
