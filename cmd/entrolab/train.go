@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -115,7 +116,11 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 			fmt.Fprintf(w, "train: no base policy at %s; pre-training one with SFT\n", trainer.BasePath(cfg))
 			sftBar = progress.New(w, "sft", p.MaxSteps)
 		}
-		sftBar.Update(p.Step, fmt.Sprintf("loss=%.4f acc=%.3f", p.Loss, p.Accuracy))
+		acc := "n/a"
+		if !math.IsNaN(p.Accuracy) {
+			acc = fmt.Sprintf("%.3f", p.Accuracy)
+		}
+		sftBar.Update(p.Step, fmt.Sprintf("loss=%.4f acc=%s", p.Loss, acc))
 	})
 	if sftBar != nil {
 		sftBar.Done()
