@@ -35,11 +35,7 @@
 // every vocabulary character through the library, so a file whose
 // pre-tokenizer does not split per character is refused.
 //
-// The library's pretrained.FromFile is not used: importing package pretrained
-// pulls in model/bpe and model/unigram, whose dependencies
-// (github.com/emirpasic/gods, github.com/patrickmn/go-cache) are not in this
-// module's go.mod. Load decodes the library's own tokenizer.Config and builds
-// the tokenizer from the library's parts (wordlevel.New, pretokenizer.NewSplit,
-// decoder.NewFuse, Tokenizer.AddSpecialTokens), as FromFile does for this
-// subset of the format.
+// Load validates the file against the subset of the format this package
+// serves (WordLevel, a per-character Split, specials), then builds the
+// library tokenizer with the library's own loader, pretrained.FromReader.
 package tokens

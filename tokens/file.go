@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/sugarme/tokenizer/pretrained"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,10 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sugarme/tokenizer"
-	"github.com/sugarme/tokenizer/decoder"
-	"github.com/sugarme/tokenizer/model/wordlevel"
-	"github.com/sugarme/tokenizer/normalizer"
-	"github.com/sugarme/tokenizer/pretokenizer"
 )
 
 // charPattern splits text into one piece per character. Unlike ".", it
@@ -285,12 +282,10 @@ func parse(data []byte) (t *Tokenizer, err error) {
 	}
 
 	// Decoder.
-	var dec tokenizer.Decoder
 	if cfg.Decoder != nil {
 		if typ, _ := cfg.Decoder["type"].(string); typ != "Fuse" {
 			return nil, fmt.Errorf("decoder.type %v is not supported (want null or Fuse)", cfg.Decoder["type"])
 		}
-		dec = decoder.NewFuse()
 	}
 
 	// Added tokens: specials must be vocabulary entries.
@@ -354,21 +349,11 @@ func parse(data []byte) (t *Tokenizer, err error) {
 		alphabet = append(alphabet, tok...)
 	}
 
-	// The library's tokenizer, assembled as pretrained.FromReader does.
-	wl, err := wordlevel.New(vocab, unk)
+	// The library's own loader reads the file (what a HuggingFace user's
+	// code would do); the checks above only decide which files we serve.
+	lib, err := pretrained.FromReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
-	lib := tokenizer.NewTokenizer(wl)
-	lib.WithPreTokenizer(pretokenizer.NewSplit(normalizer.NewRegexpPattern(re), normalizer.IsolatedBehavior, false))
-	if dec != nil {
-		lib.WithDecoder(dec)
-	}
-	if len(specialToks) > 0 {
-		lib.AddSpecialTokens(specialToks)
-	}
-	if len(plainToks) > 0 {
-		lib.AddTokens(plainToks)
+		return nil, fmt.Errorf("library: %w", err)
 	}
 	t.lib = lib
 

@@ -272,7 +272,9 @@ func (t *Trainer) objective(part []*sample, bt *policy.Batch, from []int, nMicro
 				nllSum -= logp[b][j]
 				tokN++
 				if onPolicy {
-					mis = math.Max(mis, math.Abs(logp[b][j]-s.seq.Logp[j]))
+					// the old log-probs in use (the sampler's unless they were
+					// recomputed) against this on-policy forward pass
+					mis = math.Max(mis, math.Abs(logp[b][j]-s.old[j]))
 				}
 			}
 			if onPolicy && t.Cfg.Log.Diagnostics {
