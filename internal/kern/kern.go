@@ -197,8 +197,8 @@ func SoftmaxCausal(row []float32, n int) {
 			mx = v
 		}
 	}
-	var s float32
-	for j := 0; j < n; j++ {
+	done, s := expSubSumFast(row[:n], mx)
+	for j := done; j < n; j++ {
 		e := Exp32(row[j] - mx)
 		row[j] = e
 		s += e

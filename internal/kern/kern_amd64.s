@@ -2,6 +2,106 @@
 
 #include "textflag.h"
 
+DATA elog2e<>+0(SB)/4, $0x3fb8aa3b
+DATA elog2e<>+4(SB)/4, $0x3fb8aa3b
+DATA elog2e<>+8(SB)/4, $0x3fb8aa3b
+DATA elog2e<>+12(SB)/4, $0x3fb8aa3b
+DATA elog2e<>+16(SB)/4, $0x3fb8aa3b
+DATA elog2e<>+20(SB)/4, $0x3fb8aa3b
+DATA elog2e<>+24(SB)/4, $0x3fb8aa3b
+DATA elog2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL elog2e<>(SB), RODATA|NOPTR, $32
+DATA eln2hi<>+0(SB)/4, $0x3f318000
+DATA eln2hi<>+4(SB)/4, $0x3f318000
+DATA eln2hi<>+8(SB)/4, $0x3f318000
+DATA eln2hi<>+12(SB)/4, $0x3f318000
+DATA eln2hi<>+16(SB)/4, $0x3f318000
+DATA eln2hi<>+20(SB)/4, $0x3f318000
+DATA eln2hi<>+24(SB)/4, $0x3f318000
+DATA eln2hi<>+28(SB)/4, $0x3f318000
+GLOBL eln2hi<>(SB), RODATA|NOPTR, $32
+DATA eln2lo<>+0(SB)/4, $0xb95e8083
+DATA eln2lo<>+4(SB)/4, $0xb95e8083
+DATA eln2lo<>+8(SB)/4, $0xb95e8083
+DATA eln2lo<>+12(SB)/4, $0xb95e8083
+DATA eln2lo<>+16(SB)/4, $0xb95e8083
+DATA eln2lo<>+20(SB)/4, $0xb95e8083
+DATA eln2lo<>+24(SB)/4, $0xb95e8083
+DATA eln2lo<>+28(SB)/4, $0xb95e8083
+GLOBL eln2lo<>(SB), RODATA|NOPTR, $32
+DATA emin<>+0(SB)/4, $0xc2ae0000
+DATA emin<>+4(SB)/4, $0xc2ae0000
+DATA emin<>+8(SB)/4, $0xc2ae0000
+DATA emin<>+12(SB)/4, $0xc2ae0000
+DATA emin<>+16(SB)/4, $0xc2ae0000
+DATA emin<>+20(SB)/4, $0xc2ae0000
+DATA emin<>+24(SB)/4, $0xc2ae0000
+DATA emin<>+28(SB)/4, $0xc2ae0000
+GLOBL emin<>(SB), RODATA|NOPTR, $32
+DATA ep5<>+0(SB)/4, $0x39506967
+DATA ep5<>+4(SB)/4, $0x39506967
+DATA ep5<>+8(SB)/4, $0x39506967
+DATA ep5<>+12(SB)/4, $0x39506967
+DATA ep5<>+16(SB)/4, $0x39506967
+DATA ep5<>+20(SB)/4, $0x39506967
+DATA ep5<>+24(SB)/4, $0x39506967
+DATA ep5<>+28(SB)/4, $0x39506967
+GLOBL ep5<>(SB), RODATA|NOPTR, $32
+DATA ep4<>+0(SB)/4, $0x3ab743ce
+DATA ep4<>+4(SB)/4, $0x3ab743ce
+DATA ep4<>+8(SB)/4, $0x3ab743ce
+DATA ep4<>+12(SB)/4, $0x3ab743ce
+DATA ep4<>+16(SB)/4, $0x3ab743ce
+DATA ep4<>+20(SB)/4, $0x3ab743ce
+DATA ep4<>+24(SB)/4, $0x3ab743ce
+DATA ep4<>+28(SB)/4, $0x3ab743ce
+GLOBL ep4<>(SB), RODATA|NOPTR, $32
+DATA ep3<>+0(SB)/4, $0x3c088908
+DATA ep3<>+4(SB)/4, $0x3c088908
+DATA ep3<>+8(SB)/4, $0x3c088908
+DATA ep3<>+12(SB)/4, $0x3c088908
+DATA ep3<>+16(SB)/4, $0x3c088908
+DATA ep3<>+20(SB)/4, $0x3c088908
+DATA ep3<>+24(SB)/4, $0x3c088908
+DATA ep3<>+28(SB)/4, $0x3c088908
+GLOBL ep3<>(SB), RODATA|NOPTR, $32
+DATA ep2<>+0(SB)/4, $0x3d2aa9c1
+DATA ep2<>+4(SB)/4, $0x3d2aa9c1
+DATA ep2<>+8(SB)/4, $0x3d2aa9c1
+DATA ep2<>+12(SB)/4, $0x3d2aa9c1
+DATA ep2<>+16(SB)/4, $0x3d2aa9c1
+DATA ep2<>+20(SB)/4, $0x3d2aa9c1
+DATA ep2<>+24(SB)/4, $0x3d2aa9c1
+DATA ep2<>+28(SB)/4, $0x3d2aa9c1
+GLOBL ep2<>(SB), RODATA|NOPTR, $32
+DATA ep1<>+0(SB)/4, $0x3e2aaaaa
+DATA ep1<>+4(SB)/4, $0x3e2aaaaa
+DATA ep1<>+8(SB)/4, $0x3e2aaaaa
+DATA ep1<>+12(SB)/4, $0x3e2aaaaa
+DATA ep1<>+16(SB)/4, $0x3e2aaaaa
+DATA ep1<>+20(SB)/4, $0x3e2aaaaa
+DATA ep1<>+24(SB)/4, $0x3e2aaaaa
+DATA ep1<>+28(SB)/4, $0x3e2aaaaa
+GLOBL ep1<>(SB), RODATA|NOPTR, $32
+DATA ep0<>+0(SB)/4, $0x3f000000
+DATA ep0<>+4(SB)/4, $0x3f000000
+DATA ep0<>+8(SB)/4, $0x3f000000
+DATA ep0<>+12(SB)/4, $0x3f000000
+DATA ep0<>+16(SB)/4, $0x3f000000
+DATA ep0<>+20(SB)/4, $0x3f000000
+DATA ep0<>+24(SB)/4, $0x3f000000
+DATA ep0<>+28(SB)/4, $0x3f000000
+GLOBL ep0<>(SB), RODATA|NOPTR, $32
+DATA e127<>+0(SB)/4, $127
+DATA e127<>+4(SB)/4, $127
+DATA e127<>+8(SB)/4, $127
+DATA e127<>+12(SB)/4, $127
+DATA e127<>+16(SB)/4, $127
+DATA e127<>+20(SB)/4, $127
+DATA e127<>+24(SB)/4, $127
+DATA e127<>+28(SB)/4, $127
+GLOBL e127<>(SB), RODATA|NOPTR, $32
+
 DATA nine<>+0(SB)/4, $0x41100000
 DATA nine<>+4(SB)/4, $0x41100000
 DATA nine<>+8(SB)/4, $0x41100000
@@ -408,5 +508,50 @@ mix8loop:
 	ADDQ $32, BX
 	SUBQ $8, R9
 	JNZ mix8chunk
+	VZEROUPPER
+	RET
+
+// func expSubSumAVX2(row *float32, n int, mx float32) float32
+// row[i] = exp(row[i] - mx) in place (inputs <= mx), returning the sum;
+// n a positive multiple of 8. Same range reduction and polynomial as Exp32.
+TEXT ·expSubSumAVX2(SB), NOSPLIT, $0-28
+	MOVQ row+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS mx+16(FP), Y15
+	VXORPS Y14, Y14, Y14
+	VMOVUPS one<>(SB), Y13
+	VMOVUPS eln2hi<>(SB), Y12
+exploop:
+	VMOVUPS (DI), Y0
+	VSUBPS Y15, Y0, Y0
+	VMAXPS emin<>(SB), Y0, Y0
+	VMULPS elog2e<>(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VMOVAPS Y1, Y2
+	VFNMADD213PS Y0, Y12, Y2
+	VFNMADD231PS eln2lo<>(SB), Y1, Y2
+	VMOVUPS ep5<>(SB), Y3
+	VFMADD213PS ep4<>(SB), Y2, Y3
+	VFMADD213PS ep3<>(SB), Y2, Y3
+	VFMADD213PS ep2<>(SB), Y2, Y3
+	VFMADD213PS ep1<>(SB), Y2, Y3
+	VFMADD213PS ep0<>(SB), Y2, Y3
+	VMULPS Y2, Y3, Y3
+	VFMADD213PS Y2, Y2, Y3
+	VADDPS Y13, Y3, Y3
+	VCVTPS2DQ Y1, Y1
+	VPADDD e127<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y1, Y3, Y3
+	VMOVUPS Y3, (DI)
+	VADDPS Y3, Y14, Y14
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ exploop
+	VEXTRACTF128 $1, Y14, X1
+	VADDPS X1, X14, X14
+	VHADDPS X14, X14, X14
+	VHADDPS X14, X14, X14
+	VMOVSS X14, ret+24(FP)
 	VZEROUPPER
 	RET

@@ -125,3 +125,34 @@ func TestAttnKernels(t *testing.T) {
 		}
 	}
 }
+
+func TestSoftmaxVectorPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{1, 7, 8, 9, 31, 64, 80} {
+		row := make([]float32, n+3)
+		for i := range row {
+			row[i] = float32(r.NormFloat64() * 30)
+		}
+		ref := make([]float64, n)
+		mx := math.Inf(-1)
+		for _, v := range row[:n] {
+			mx = math.Max(mx, float64(v))
+		}
+		var sum float64
+		for i := range ref {
+			ref[i] = math.Exp(float64(row[i]) - mx)
+			sum += ref[i]
+		}
+		SoftmaxCausal(row, n)
+		for i := 0; i < n; i++ {
+			if math.Abs(float64(row[i])-ref[i]/sum) > 2e-7*math.Max(1, ref[i]/sum)+1e-30 {
+				t.Fatalf("n=%d: p[%d] = %v, want %v", n, i, row[i], ref[i]/sum)
+			}
+		}
+		for _, v := range row[n:] {
+			if v != 0 {
+				t.Fatalf("n=%d: masked entry %v", n, v)
+			}
+		}
+	}
+}

@@ -76,3 +76,16 @@ func attnMixFast(out, w, v []float32, stride, npos, hd int) bool {
 	}
 	return true
 }
+
+//go:noescape
+func expSubSumAVX2(row *float32, n int, mx float32) float32
+
+// expSubSumFast does row[i] = exp(row[i]-mx) for the first multiple of 8
+// entries and returns how many it did and their sum.
+func expSubSumFast(row []float32, mx float32) (int, float32) {
+	n := len(row) &^ 7
+	if !haveAVX2 || n == 0 {
+		return 0, 0
+	}
+	return n, expSubSumAVX2(&row[0], n, mx)
+}

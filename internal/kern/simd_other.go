@@ -8,3 +8,5 @@ func geluBackwardFast(dx, dy, t, x []float32) int { return 0 }
 
 func attnScoresFast(dst, q, k []float32, stride, npos, hd int, scale float32) bool { return false }
 func attnMixFast(out, w, v []float32, stride, npos, hd int) bool                   { return false }
+
+func expSubSumFast(row []float32, mx float32) (int, float32) { return 0, 0 }
