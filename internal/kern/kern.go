@@ -19,6 +19,9 @@ const LNEps = 1e-5
 // LayerNorm writes y = (x - mean) / sqrt(var + eps) * g + b for each of the
 // n rows of x (width d), and saves mean and 1/std per row for the backward.
 func LayerNorm(y, x, g, b []float32, mean, rstd []float32, n, d int) {
+	if n == 0 || layerNormFast(y, x, g, b, mean, rstd, n, d) {
+		return
+	}
 	inv := 1 / float32(d)
 	for i := 0; i < n; i++ {
 		row := x[i*d : i*d+d]

@@ -555,3 +555,66 @@ exploop:
 	VMOVSS X14, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func layerNormRowAVX2(y, x, gam, bet *float32, d int, eps float32) (mean, rstd float32)
+// One row of LayerNorm: y = (x - mean) * rstd * g + b; d a positive multiple of 8.
+TEXT ·layerNormRowAVX2(SB), NOSPLIT, $0-56
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gam+16(FP), R8
+	MOVQ bet+24(FP), R9
+	MOVQ d+32(FP), CX
+	// pass 1: sum
+	VXORPS Y0, Y0, Y0
+	XORQ AX, AX
+	MOVQ CX, DX
+lnsum:
+	VADDPS (SI)(AX*1), Y0, Y0
+	ADDQ $32, AX
+	SUBQ $8, DX
+	JNZ lnsum
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	CVTSQ2SS CX, X5
+	VDIVSS X5, X0, X0
+	VMOVSS X0, mean+48(FP)
+	VBROADCASTSS X0, Y2
+	// pass 2: sum of squares about the mean
+	VXORPS Y0, Y0, Y0
+	XORQ AX, AX
+	MOVQ CX, DX
+lnvar:
+	VMOVUPS (SI)(AX*1), Y1
+	VSUBPS Y2, Y1, Y1
+	VFMADD231PS Y1, Y1, Y0
+	ADDQ $32, AX
+	SUBQ $8, DX
+	JNZ lnvar
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VDIVSS X5, X0, X0
+	VADDSS eps+40(FP), X0, X0
+	VSQRTSS X0, X0, X0
+	VMOVSS one<>(SB), X6
+	VDIVSS X0, X6, X0
+	VMOVSS X0, rstd+52(FP)
+	VBROADCASTSS X0, Y3
+	// pass 3: normalise
+	XORQ AX, AX
+	MOVQ CX, DX
+lnnorm:
+	VMOVUPS (SI)(AX*1), Y1
+	VSUBPS Y2, Y1, Y1
+	VMULPS Y3, Y1, Y1
+	VMOVUPS (R9)(AX*1), Y4
+	VFMADD231PS (R8)(AX*1), Y1, Y4
+	VMOVUPS Y4, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $8, DX
+	JNZ lnnorm
+	VZEROUPPER
+	RET

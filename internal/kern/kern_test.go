@@ -156,3 +156,40 @@ func TestSoftmaxVectorPath(t *testing.T) {
 		}
 	}
 }
+
+func TestLayerNormVectorPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, d := range []int{8, 16, 128, 12} {
+		n := 3
+		x, g, b := make([]float32, n*d), make([]float32, d), make([]float32, d)
+		for i := range x {
+			x[i] = float32(r.NormFloat64()*3 + 1)
+		}
+		for i := range g {
+			g[i], b[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+		y := make([]float32, n*d)
+		mean, rstd := make([]float32, n), make([]float32, n)
+		LayerNorm(y, x, g, b, mean, rstd, n, d)
+		for i := 0; i < n; i++ {
+			var m, v float64
+			for j := 0; j < d; j++ {
+				m += float64(x[i*d+j])
+			}
+			m /= float64(d)
+			for j := 0; j < d; j++ {
+				v += (float64(x[i*d+j]) - m) * (float64(x[i*d+j]) - m)
+			}
+			rs := 1 / math.Sqrt(v/float64(d)+LNEps)
+			if math.Abs(float64(mean[i])-m) > 1e-5 || math.Abs(float64(rstd[i])-rs) > 1e-5*rs {
+				t.Fatalf("d=%d row %d: mean %v rstd %v, want %v %v", d, i, mean[i], rstd[i], m, rs)
+			}
+			for j := 0; j < d; j++ {
+				want := (float64(x[i*d+j])-m)*rs*float64(g[j]) + float64(b[j])
+				if math.Abs(float64(y[i*d+j])-want) > 1e-5*math.Max(1, math.Abs(want)) {
+					t.Fatalf("d=%d: y[%d,%d] = %v, want %v", d, i, j, y[i*d+j], want)
+				}
+			}
+		}
+	}
+}

@@ -10,3 +10,5 @@ func attnScoresFast(dst, q, k []float32, stride, npos, hd int, scale float32) bo
 func attnMixFast(out, w, v []float32, stride, npos, hd int) bool                   { return false }
 
 func expSubSumFast(row []float32, mx float32) (int, float32) { return 0, 0 }
+
+func layerNormFast(y, x, g, b, mean, rstd []float32, n, d int) bool { return false }
