@@ -19,6 +19,11 @@ import (
 // optim.lr (dots become underscores, letters upper-case).
 const EnvPrefix = "ENTROLAB"
 
+// notSettings are ENTROLAB_* variables that are not run settings.
+var notSettings = map[string]bool{
+	"ENTROLAB_BLAS": true, // BLAS choice, read by internal/oblas
+}
+
 // Source says where settings come from, lowest precedence first: the
 // defaults in the target struct, YAML (a file or bytes), ENTROLAB_*
 // environment variables, then --set key=value pairs.
@@ -79,7 +84,7 @@ func Load(out any, src Source) error {
 	}
 	for _, kv := range src.Env {
 		k, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, EnvPrefix+"_") {
+		if !ok || !strings.HasPrefix(k, EnvPrefix+"_") || notSettings[k] {
 			continue
 		}
 		key := envKey(k, known)

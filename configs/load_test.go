@@ -19,7 +19,7 @@ type outer struct {
 func TestLoadPrecedence(t *testing.T) {
 	c := outer{Name: "grpo", Optim: inner{LR: 1e-3, Steps: 10}}
 	err := Load(&c, Source{Name: "run.yaml", YAML: []byte("name: rloo\noptim:\n  lr: 0.01\n"),
-		Env:  []string{"ENTROLAB_OPTIM_STEPS=20", "HOME=/root"},
+		Env:  []string{"ENTROLAB_OPTIM_STEPS=20", "HOME=/root", "ENTROLAB_BLAS=go"},
 		Sets: []string{"flag=true", "optim.lr=3e-4"}})
 	if err != nil {
 		t.Fatal(err)
