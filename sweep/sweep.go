@@ -201,6 +201,9 @@ func runOne(ctx context.Context, out string, r Run, workers int, log io.Writer, 
 	start := time.Now()
 	say("sweep: %s %s from step %d", r.Name, map[bool]string{true: "resumes", false: "starts"}[tr.Step > 0], tr.Step)
 	if err := tr.Trainer.Run(ctx); err != nil {
+		if ctx.Err() != nil && tr.Step > 0 {
+			tr.Checkpoint() // interrupted between steps: keep the progress
+		}
 		return err
 	}
 	say("sweep: %s done in %.1fs", r.Name, time.Since(start).Seconds())

@@ -151,7 +151,11 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		return runErr
 	}
 	if runErr != nil {
-		fmt.Fprintf(w, "train: interrupted after step %d; the last checkpoint is in %s/checkpoints (resume with --resume %s)\n", r.Step, dir, dir)
+		// Run stops between steps, so the state is whole: save it
+		if err := r.Checkpoint(); err != nil {
+			return fmt.Errorf("train: interrupted after step %d; saving a checkpoint failed: %w", r.Step, err)
+		}
+		fmt.Fprintf(w, "train: interrupted after step %d; checkpoint saved in %s/checkpoints (resume with --resume %s)\n", r.Step, dir, dir)
 		return errInterrupted
 	}
 	if !o.noPlot {
