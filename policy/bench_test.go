@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -95,5 +94,3 @@ func BenchmarkForward(b *testing.B) {
 		})
 	}
 }
-
-var _ = fmt.Sprint

@@ -79,32 +79,25 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 	}
 	needs := t.est.Needs()
 	if needs.RefRewards {
-		probs := make([]*sample, 0)
-		seen := map[int]bool{}
+		// AAPO: the frozen base policy answers the same prompts; response b
+		// is paired with the base's completion at the same place in its group
+		var probs []reward.Problem
+		first := map[int]int{} // group -> index of its prompt in probs
 		for _, s := range batch {
-			if s.group >= 0 && !seen[s.group] {
-				seen[s.group] = true
-				probs = append(probs, s)
+			if _, ok := first[s.group]; !ok && s.group >= 0 {
+				first[s.group] = len(probs)
+				probs = append(probs, s.prob)
 			}
 		}
-		// the reference policy answers the same prompts; response b is
-		// paired with the reference's b-th completion of its prompt
-		ps := make([]int, len(probs))
-		pr := t.nextRefProblems(probs, ps)
-		ref, err := t.generate(t.refEng, pr, t.sampling(t.Cfg.Sampling.GroupSize))
+		ref, err := t.generate(t.refEng, probs, t.sampling(t.Cfg.Sampling.GroupSize))
 		if err != nil {
 			return err
 		}
 		in.RefRewards = make([]float64, len(batch))
-		idx := map[int]int{}
-		for i, g := range ps {
-			idx[g] = i
-		}
-		cnt := map[int]int{}
+		seen := map[int]int{}
 		for i, s := range batch {
-			k := idx[s.group]*t.Cfg.Sampling.GroupSize + cnt[s.group]
-			cnt[s.group]++
-			in.RefRewards[i] = ref[k].reward
+			in.RefRewards[i] = ref[first[s.group]*t.Cfg.Sampling.GroupSize+seen[s.group]].reward
+			seen[s.group]++
 		}
 		m["aapo/ref_score_mean"] = mean(in.RefRewards)
 	}
@@ -152,16 +145,6 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 		m["entropy/high_mask_kept"] = float64(kept)
 	}
 	return nil
-}
-
-// nextRefProblems lists the distinct problems of the batch in group order.
-func (t *Trainer) nextRefProblems(first []*sample, groups []int) []reward.Problem {
-	out := make([]reward.Problem, len(first))
-	for i, s := range first {
-		out[i] = s.prob
-		groups[i] = s.group
-	}
-	return out
 }
 
 func mean(xs []float64) float64 {
