@@ -97,6 +97,7 @@ func buildReplica(w *Weights, gr *graph, r, b, row0 int) (rep *replica, err erro
 		rep.params = append(rep.params, node)
 	}
 	x := embedNode(rep.ids, pn[w.Wte], pn[w.Wpe], n, t, d)
+	geluScratch := make([]float32, n*4*d)
 	for _, blk := range w.Blocks {
 		h := lnNode(x, pn[blk.LN1W], pn[blk.LN1B], n, d)
 		qkv := linearNode(h, pn[blk.AttnW], pn[blk.AttnB], n, d, 3*d)
@@ -105,7 +106,7 @@ func buildReplica(w *Weights, gr *graph, r, b, row0 int) (rep *replica, err erro
 		x = addNode(x, a, n, d)
 		h = lnNode(x, pn[blk.LN2W], pn[blk.LN2B], n, d)
 		h = linearNode(h, pn[blk.FcW], pn[blk.FcB], n, d, 4*d)
-		h = geluNode(h, n, 4*d)
+		h = geluNode(h, n, 4*d, geluScratch)
 		h = linearNode(h, pn[blk.Fc2W], pn[blk.Fc2B], n, 4*d, d)
 		x = addNode(x, h, n, d)
 	}

@@ -108,16 +108,20 @@ func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
 	})
 }
 
-// geluNode is GPT-2's tanh GELU, elementwise.
-func geluNode(x *G.Node, n, d int) *G.Node {
-	t := make([]float32, n*d)
+// geluNode is GPT-2's tanh GELU, elementwise. The tanh values the backward
+// needs are recomputed there (AVX2 makes that cheaper than keeping an N x 4D
+// buffer per layer), into scratch, which all layers of a replica share: the
+// ops of one replica run one at a time.
+func geluNode(x *G.Node, n, d int, scratch []float32) *G.Node {
 	y := apply("gelu", sh(n, d), func(o []float32, v []G.Value) error {
-		kern.GELU(o, t, f32(v[0]))
+		kern.GELU(o, scratch, f32(v[0]))
 		return nil
 	}, x)
 	return withDiff(y, []bool{true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		dx := apply("gelu_dx", sh(n, d), func(o []float32, v []G.Value) error {
-			kern.GELUBackward(o, f32(v[0]), t, f32(v[1]))
+			x := f32(v[1])
+			kern.GELU(o, scratch, x) // o is overwritten just below
+			kern.GELUBackward(o, f32(v[0]), scratch, x)
 			return nil
 		}, grad, in[0])
 		return G.Nodes{dx}, nil
