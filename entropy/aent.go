@@ -3,6 +3,8 @@ package entropy
 import (
 	"fmt"
 	"math"
+
+	"github.com/entrolab/entrolab/internal/kern"
 )
 
 // AEntConfig configures AEnt's clamped-entropy regularizer ("aent") and its
@@ -165,18 +167,38 @@ func ClampedEntropyGrad(dst, row []float64, keep []bool, tau float64) float64 {
 	}
 	inv := 1 / tau
 	var s, a float64
-	for v, z := range row {
-		e := 0.0
-		if keep[v] {
-			d := (z - zmax) * inv
-			e = math.Exp(d)
+	var buf [256]float64
+	if ex := dst; !math.IsInf(zmax, 0) && (ex != nil || len(row) <= len(buf)) {
+		// all exponentials in one vector pass, then the kept ones summed
+		if ex == nil {
+			ex = buf[:len(row)]
+		}
+		kern.ExpRow64(ex, row, zmax, inv)
+		for v, z := range row {
+			e := ex[v]
+			if !keep[v] {
+				ex[v] = 0
+				continue
+			}
 			if e != 0 {
 				s += e
-				a += e * d
+				a += e * (z - zmax) * inv
 			}
 		}
-		if dst != nil {
-			dst[v] = e
+	} else {
+		for v, z := range row {
+			e := 0.0
+			if keep[v] {
+				d := (z - zmax) * inv
+				e = math.Exp(d)
+				if e != 0 {
+					s += e
+					a += e * d
+				}
+			}
+			if dst != nil {
+				dst[v] = e
+			}
 		}
 	}
 	logS := math.Log(s)

@@ -3,6 +3,8 @@ package entropy
 import (
 	"fmt"
 	"math"
+
+	"github.com/entrolab/entrolab/internal/kern"
 )
 
 // TokenEntropy is the entropy (nats) of π = softmax(z/τ) for one logits row z
@@ -16,6 +18,11 @@ import (
 func TokenEntropy(row []float64, tau float64) float64 {
 	zmax := rowMax(row)
 	inv := 1 / tau
+	if len(row) <= 256 && !math.IsInf(zmax, 0) {
+		var buf [256]float64
+		s, a := kern.ExpRow64(buf[:len(row)], row, zmax, inv)
+		return math.Log(s) - a/s
+	}
 	var s, a float64
 	for _, z := range row {
 		d := (z - zmax) * inv
@@ -41,15 +48,19 @@ func TokenEntropyGrad(dst, row []float64, tau float64) float64 {
 	zmax := rowMax(row)
 	inv := 1 / tau
 	var s, a float64
-	for v, z := range row {
-		d := (z - zmax) * inv
-		e := math.Exp(d)
-		dst[v] = e
-		if e == 0 {
-			continue
+	if !math.IsInf(zmax, 0) {
+		s, a = kern.ExpRow64(dst, row, zmax, inv)
+	} else {
+		for v, z := range row {
+			d := (z - zmax) * inv
+			e := math.Exp(d)
+			dst[v] = e
+			if e == 0 {
+				continue
+			}
+			s += e
+			a += e * d
 		}
-		s += e
-		a += e * d
 	}
 	logS := math.Log(s)
 	h := logS - a/s

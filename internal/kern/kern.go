@@ -329,3 +329,26 @@ func AttnMix(out, w, v []float32, stride, npos, hd int) {
 		}
 	}
 }
+
+// ExpRow64 writes dst[i] = exp(d_i), d_i = (src[i] - shift) * scale, for a
+// float64 row and returns sum(dst) and sum(dst * d). With shift the row's
+// maximum and scale 1/τ this is the softmax numerator, its normaliser and
+// the entropy's cross term in one pass (AVX2, 4 lanes; exp accurate to a
+// few ulp; below d = -708 the result is exactly 0, like a float64 exp
+// that has underflowed, so callers may skip zero entries as before).
+func ExpRow64(dst, src []float64, shift, scale float64) (sumE, sumED float64) {
+	done, sumE, sumED := expRow64Fast(dst, src, shift, scale)
+	for i := done; i < len(src); i++ {
+		d := (src[i] - shift) * scale
+		e := 0.0
+		if d >= -708 || d != d {
+			e = math.Exp(d)
+		}
+		dst[i] = e
+		if e != 0 {
+			sumE += e
+			sumED += e * d
+		}
+	}
+	return sumE, sumED
+}

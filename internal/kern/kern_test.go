@@ -193,3 +193,40 @@ func TestLayerNormVectorPath(t *testing.T) {
 		}
 	}
 }
+
+func TestExpRow64(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, n := range []int{1, 3, 4, 5, 64, 67} {
+		src := make([]float64, n)
+		for i := range src {
+			src[i] = r.NormFloat64() * 20
+		}
+		src[0] = math.Inf(-1)
+		mx := math.Inf(-1)
+		for _, v := range src {
+			mx = math.Max(mx, v)
+		}
+		dst := make([]float64, n)
+		se, sed := ExpRow64(dst, src, mx, 0.7)
+		var we, wed float64
+		for i, v := range src {
+			d := (v - mx) * 0.7
+			e := math.Exp(d)
+			if math.Abs(dst[i]-e) > 1e-14*e+1e-300 {
+				t.Fatalf("n=%d: exp[%d] = %v, want %v", n, i, dst[i], e)
+			}
+			if e != 0 {
+				we += e
+				wed += e * d
+			}
+		}
+		if math.Abs(se-we) > 1e-13*we || math.Abs(sed-wed) > 1e-12*math.Max(1, math.Abs(wed)) {
+			t.Fatalf("n=%d: sums %v %v, want %v %v", n, se, sed, we, wed)
+		}
+	}
+	nan := []float64{1, math.NaN(), 0, 2}
+	se, _ := ExpRow64(make([]float64, 4), nan, 2, 1)
+	if !math.IsNaN(se) {
+		t.Fatalf("NaN did not propagate: %v", se)
+	}
+}

@@ -110,3 +110,16 @@ func layerNormFast(y, x, g, b, mean, rstd []float32, n, d int) bool {
 	}
 	return true
 }
+
+//go:noescape
+func expRow64AVX2(dst, src *float64, n int, shift, scale float64) (sumE, sumED float64)
+
+func expRow64Fast(dst, src []float64, shift, scale float64) (int, float64, float64) {
+	n := len(src) &^ 3
+	if !haveAVX2 || n == 0 {
+		return 0, 0, 0
+	}
+	_ = dst[n-1]
+	e, ed := expRow64AVX2(&dst[0], &src[0], n, shift, scale)
+	return n, e, ed
+}
