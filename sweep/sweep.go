@@ -221,7 +221,17 @@ func Report(c Config, log io.Writer) error {
 		}
 		runs = append(runs, pr)
 	}
-	figs, err := plots.WriteAll(filepath.Join(c.Out, "plots"), runs, "png")
+	// the comparison figures overlay many noisy runs: smooth them over 5% of
+	// the steps; the summary table is computed from the raw series
+	smoothed := make([]*plots.Run, len(runs))
+	for i, r := range runs {
+		n := 0
+		if s := r.Series["actor/entropy"]; s != nil {
+			n = len(s.Values) / 20
+		}
+		smoothed[i] = plots.Smooth(r, n)
+	}
+	figs, err := plots.WriteAll(filepath.Join(c.Out, "plots"), smoothed, "png")
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 func newPlotCmd() *cobra.Command {
 	var out, format string
+	var smooth int
 	cmd := &cobra.Command{
 		Use:   "plot RUN_DIR...",
 		Short: "Write entropy, reward, entropy-vs-reward, mechanism, clip-fraction, length and controller figures",
@@ -25,10 +26,11 @@ are drawn as their mean with a min–max band.`,
 					dir = "plots"
 				}
 			}
-			return writePlots(cmd.ErrOrStderr(), args, dir, format)
+			return writePlots(cmd.ErrOrStderr(), args, dir, format, smooth)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "output directory (default RUN_DIR/plots for one run, ./plots for several)")
 	cmd.Flags().StringVar(&format, "format", "png", "png, svg or pdf")
+	cmd.Flags().IntVar(&smooth, "smooth", 0, "moving average over this many steps (0: raw); val/* stay raw")
 	return cmd
 }

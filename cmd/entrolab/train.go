@@ -159,7 +159,7 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		return errInterrupted
 	}
 	if !o.noPlot {
-		if err := writePlots(w, []string{dir}, filepath.Join(dir, "plots"), o.format); err != nil {
+		if err := writePlots(w, []string{dir}, filepath.Join(dir, "plots"), o.format, 0); err != nil {
 			return err
 		}
 	}
@@ -174,15 +174,16 @@ func (o barObserver) OnStep(t *trainer.Trainer, r trainer.Record) error {
 	return nil
 }
 
-// writePlots renders the figures of the runs in dirs into out.
-func writePlots(w interface{ Write([]byte) (int, error) }, dirs []string, out, format string) error {
+// writePlots renders the figures of the runs in dirs into out, smoothed
+// over smooth steps when smooth > 1.
+func writePlots(w interface{ Write([]byte) (int, error) }, dirs []string, out, format string, smooth int) error {
 	var runs []*plots.Run
 	for _, d := range dirs {
 		r, err := plots.ReadRun(d)
 		if err != nil {
 			return err
 		}
-		runs = append(runs, r)
+		runs = append(runs, plots.Smooth(r, smooth))
 	}
 	files, err := plots.WriteAll(out, runs, format)
 	if err != nil {
