@@ -9,6 +9,7 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -221,8 +222,8 @@ func Report(c Config, log io.Writer) error {
 		}
 		runs = append(runs, pr)
 	}
-	// the comparison figures overlay many noisy runs: smooth them over 5% of
-	// the steps; the summary table is computed from the raw series
+	// the line figures overlay many noisy runs: smooth them over 5% of the
+	// steps; the summary table and the scatter figures use the raw series
 	smoothed := make([]*plots.Run, len(runs))
 	for i, r := range runs {
 		n := 0
@@ -234,6 +235,19 @@ func Report(c Config, log io.Writer) error {
 	figs, err := plots.WriteAll(filepath.Join(c.Out, "plots"), smoothed, "png")
 	if err != nil {
 		return err
+	}
+	// the scatter figures (fit, Pearson r) stay on the raw series, like the table
+	for _, name := range []string{"entropy_vs_reward", "entropy_delta"} {
+		b, err := plots.RenderFigure(name, runs, "png")
+		if errors.Is(err, plots.ErrNoData) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := policy.WriteFileAtomic(filepath.Join(c.Out, "plots", name+".png"), b); err != nil {
+			return err
+		}
 	}
 	rows := plots.Summarize(runs)
 	for _, f := range []struct {
