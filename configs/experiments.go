@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/entrolab/entrolab/trainer"
+	"gopkg.in/yaml.v3"
 )
 
 //go:embed experiments/*.yaml sweeps/*.yaml
@@ -73,9 +75,40 @@ func LoadTrain(nameOrFile string, env, sets []string) (trainer.Config, error) {
 		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, err
+		return cfg, withLine(err, src)
 	}
 	return cfg, nil
+}
+
+// keyPath finds dotted setting names in an error message.
+var keyPath = regexp.MustCompile(`\b[a-z_0-9]+(?:\.[a-z_0-9]+)+\b`)
+
+// withLine appends the YAML line of the first setting a validation error
+// names, when the experiment file sets it.
+func withLine(err error, src Source) error {
+	data, name := src.YAML, src.Name
+	if src.File != "" {
+		b, rerr := os.ReadFile(src.File)
+		if rerr != nil {
+			return err
+		}
+		data, name = b, src.File
+	}
+	if len(data) == 0 {
+		return err
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil {
+		return err
+	}
+	msg := err.Error()
+	// "trainer: sampling.top_p = 1.5": the prefix before ": " is a package
+	for _, k := range keyPath.FindAllString(msg, -1) {
+		if l := lineOf(&doc, k); l != "" {
+			return fmt.Errorf("%w (%s%s)", err, name, l)
+		}
+	}
+	return err
 }
 
 // Sweeps lists the bundled sweeps.

@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,4 +77,20 @@ func TestLoadTrainRejects(t *testing.T) {
 	if err != nil || cfg.Optim.LR != 0.002 {
 		t.Fatalf("env override: %v, lr %v", err, cfg.Optim.LR)
 	}
+}
+
+func TestValidationErrorNamesLine(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/x.yaml"
+	os.WriteFile(p, []byte("name: x\nsampling:\n  top_p: 1.5\n"), 0o644)
+	_, err := LoadTrain(p, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "sampling.top_p") || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("LoadTrain(top_p 1.5) = %v, want the key and line 3", err)
+	}
+	os.WriteFile(p, []byte("name: x\ntrain:\n  prompts_per_step: 3\n  mini_batches: 5\n"), 0o644)
+	_, err = LoadTrain(p, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "train.mini_batches") || !strings.Contains(err.Error(), "line 4") {
+		t.Fatalf("inconsistent sizes: %v", err)
+	}
+	t.Log(err)
 }
