@@ -49,14 +49,18 @@ func (b *Bar) Update(done int, status string) {
 	if rate > 0 && done < b.total {
 		eta = fmt.Sprintf(" eta %s", (time.Duration(float64(b.total-done)/rate) * time.Second).Round(time.Second))
 	}
+	speed := ""
+	if rate > 0 {
+		speed = fmt.Sprintf(" (%.1f it/s%s)", rate, eta)
+	}
 	if !b.tty {
-		fmt.Fprintf(b.w, "%s %d/%d %s (%.1f it/s%s)\n", b.label, done, b.total, status, rate, eta)
+		fmt.Fprintf(b.w, "%s %d/%d %s%s\n", b.label, done, b.total, status, speed)
 		return
 	}
 	const width = 24
 	fill := width * done / max(b.total, 1)
 	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
-	line := fmt.Sprintf("\r%s [%s] %d/%d %s %.1f it/s%s", b.label, bar, done, b.total, status, rate, eta)
+	line := fmt.Sprintf("\r%s [%s] %d/%d %s%s", b.label, bar, done, b.total, status, speed)
 	pad := b.lastLen - len(line)
 	b.lastLen = len(line)
 	if pad > 0 {
