@@ -110,6 +110,7 @@ func KeepSet(keep []bool, row []float64, k int, scratch []float64) {
 func nthSmallest(x []float64, n int) float64 {
 	lo, hi := 0, len(x)-1
 	for lo < hi {
+		// median of three to x[hi] as the pivot
 		mid := lo + (hi-lo)/2
 		if x[mid] < x[lo] {
 			x[mid], x[lo] = x[lo], x[mid]
@@ -117,34 +118,37 @@ func nthSmallest(x []float64, n int) float64 {
 		if x[hi] < x[lo] {
 			x[hi], x[lo] = x[lo], x[hi]
 		}
-		if x[hi] < x[mid] {
+		if x[mid] < x[hi] {
 			x[hi], x[mid] = x[mid], x[hi]
 		}
-		p := x[mid]
-		i, j := lo, hi
-		for i <= j {
-			for x[i] < p {
-				i++
-			}
-			for x[j] > p {
-				j--
-			}
-			if i <= j {
-				x[i], x[j] = x[j], x[i]
-				i++
-				j--
-			}
+		p := x[hi]
+		// Lomuto partition without a data-dependent branch: always swap,
+		// advance i only past elements below the pivot ([lo,i) < p <= [i,j))
+		i := lo
+		for j := lo; j < hi; j++ {
+			v := x[j]
+			x[j] = x[i]
+			x[i] = v
+			i += b2i(v < p)
 		}
+		x[i], x[hi] = x[hi], x[i]
 		switch {
-		case n <= j:
-			hi = j
-		case n >= i:
-			lo = i
+		case n < i:
+			hi = i - 1
+		case n > i:
+			lo = i + 1
 		default:
-			return x[n]
+			return x[i]
 		}
 	}
 	return x[n]
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ClampedEntropyGrad is AEnt's clamped entropy of one logits row: the policy
@@ -174,16 +178,13 @@ func ClampedEntropyGrad(dst, row []float64, keep []bool, tau float64) float64 {
 			ex = buf[:len(row)]
 		}
 		kern.ExpRow64(ex, row, zmax, inv)
+		// masked sums without data-dependent branches (the kept set is
+		// irregular); d is floored where exp is already exactly 0, so 0·d = 0
 		for v, z := range row {
-			e := ex[v]
-			if !keep[v] {
-				ex[v] = 0
-				continue
-			}
-			if e != 0 {
-				s += e
-				a += e * (z - zmax) * inv
-			}
+			e := ex[v] * float64(b2i(keep[v]))
+			ex[v] = e
+			s += e
+			a += e * max((z-zmax)*inv, -745)
 		}
 	} else {
 		for v, z := range row {
@@ -208,11 +209,8 @@ func ClampedEntropyGrad(dst, row []float64, keep []bool, tau float64) float64 {
 	}
 	invS := 1 / s
 	for v, z := range row {
-		e := dst[v]
-		if e == 0 {
-			continue
-		}
-		lq := (z-zmax)*inv - logS
+		e := dst[v] // 0 outside the kept set and where exp underflowed
+		lq := max((z-zmax)*inv, -745) - logS
 		dst[v] = -inv * e * invS * (lq + h)
 	}
 	return h
