@@ -1,8 +1,11 @@
 package configs
 
 import (
+	"path/filepath"
+
 	"embed"
 	"fmt"
+	"github.com/entrolab/entrolab/internal/atomicfile"
 	"io/fs"
 	"os"
 	"regexp"
@@ -133,4 +136,15 @@ func SweepYAML(nameOrFile string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("configs: unknown sweep %q (a file, or one of: %s)", nameOrFile, strings.Join(Sweeps(), ", "))
 	}
 	return b, "sweep " + nameOrFile, nil
+}
+
+// WriteResolved writes cfg, as YAML with its setting names, to
+// dir/config.yaml (atomically): what a run directory records of its settings
+// and what --resume reads back.
+func WriteResolved(dir string, cfg trainer.Config) error {
+	b, err := Dump(cfg)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, "config.yaml"), b)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/entrolab/entrolab/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -128,7 +129,7 @@ func (c *Checkpoint) Save(dir string) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := writeSynced(filepath.Join(tmp, n), files[n]); err != nil {
+		if err := atomicfile.Write(filepath.Join(tmp, n), files[n]); err != nil {
 			return fmt.Errorf("policy: checkpoint %s: %w", n, err)
 		}
 	}
@@ -145,60 +146,10 @@ func (c *Checkpoint) Save(dir string) error {
 		}
 		return fmt.Errorf("policy: checkpoint: %w", err)
 	}
-	syncDir(parent)
+	atomicfile.SyncDir(parent)
 	if old != "" {
 		os.RemoveAll(old)
 	}
-	return nil
-}
-
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
-// WriteFileAtomic writes b to path through a synced temporary file and a
-// rename, so path holds the old content or the new, never a mix.
-func WriteFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name)
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	syncDir(filepath.Dir(path))
 	return nil
 }
 

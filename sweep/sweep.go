@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/entrolab/entrolab/configs"
+	"github.com/entrolab/entrolab/internal/atomicfile"
 	"github.com/entrolab/entrolab/plots"
-	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/trainer"
 )
 
@@ -190,11 +190,7 @@ func runOne(ctx context.Context, out string, r Run, workers int, log io.Writer, 
 		return err
 	}
 	tr.SetWorkers(workers)
-	resolved, err := configs.Dump(tr.Cfg)
-	if err != nil {
-		return err
-	}
-	if err := policy.WriteFileAtomic(filepath.Join(dir, "config.yaml"), resolved); err != nil {
+	if err := configs.WriteResolved(dir, tr.Cfg); err != nil {
 		return err
 	}
 	tr.Observe(trainer.MetricsWriter{Dir: dir})
@@ -245,7 +241,7 @@ func Report(c Config, log io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := policy.WriteFileAtomic(filepath.Join(c.Out, "plots", name+".png"), b); err != nil {
+		if err := atomicfile.Write(filepath.Join(c.Out, "plots", name+".png"), b); err != nil {
 			return err
 		}
 	}
@@ -258,7 +254,7 @@ func Report(c Config, log io.Writer) error {
 		if err := f.write(&sb, rows); err != nil {
 			return err
 		}
-		if err := policy.WriteFileAtomic(filepath.Join(c.Out, f.name), []byte(sb.String())); err != nil {
+		if err := atomicfile.Write(filepath.Join(c.Out, f.name), []byte(sb.String())); err != nil {
 			return err
 		}
 	}

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/entrolab/entrolab/internal/atomicfile"
 	"github.com/sugarme/tokenizer/pretrained"
 	"math"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"unicode/utf8"
@@ -127,33 +127,13 @@ func marshalNoEscape(v any) ([]byte, error) {
 // renamed over path. (The library's own Tokenizer.Save writes nothing in
 // v0.3.0.) What is written is the canonical form of this package, whatever
 // the loaded file looked like.
-func (t *Tokenizer) Save(path string) (err error) {
+func (t *Tokenizer) Save(path string) error {
 	data, err := t.Marshal()
 	if err != nil {
 		return fmt.Errorf("tokens: save %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("tokens: save: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		_ = tmp.Close()
+	if err := atomicfile.Write(path, data); err != nil {
 		return fmt.Errorf("tokens: save %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("tokens: save %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("tokens: save %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("tokens: save: %w", err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/entrolab/entrolab/internal/atomicfile"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -133,7 +134,7 @@ func (r *Run) Checkpoint() error {
 	if err := ck.Save(filepath.Join(r.Dir, "checkpoints", name)); err != nil {
 		return err
 	}
-	if err := policy.WriteFileAtomic(filepath.Join(r.Dir, "checkpoints", "latest"), []byte(name+"\n")); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.Dir, "checkpoints", "latest"), []byte(name+"\n")); err != nil {
 		return err
 	}
 	steps := r.checkpoints()
@@ -236,7 +237,7 @@ func trimJSONL(path string, step int) error {
 		out.Write(sc.Bytes())
 		out.WriteByte('\n')
 	}
-	return policy.WriteFileAtomic(path, out.Bytes())
+	return atomicfile.Write(path, out.Bytes())
 }
 
 // controllerState is every controller's state, for checkpoints.
@@ -305,35 +306,18 @@ func jsonLine(step int, m map[string]float64) []byte {
 	return append(b, '\n')
 }
 
-// appendLine appends and syncs one line.
-func appendLine(path string, line []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(line); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // MetricsWriter appends each step's metrics to metrics.jsonl and its sample
 // dump to samples.jsonl.
 type MetricsWriter struct{ Dir string }
 
 // OnStep implements Observer.
 func (w MetricsWriter) OnStep(_ *Trainer, r Record) error {
-	if err := appendLine(filepath.Join(w.Dir, "metrics.jsonl"), jsonLine(r.Step, r.Metrics)); err != nil {
+	if err := atomicfile.Append(filepath.Join(w.Dir, "metrics.jsonl"), jsonLine(r.Step, r.Metrics)); err != nil {
 		return fmt.Errorf("trainer: metrics: %w", err)
 	}
 	for _, s := range r.Samples {
 		b, _ := json.Marshal(s)
-		if err := appendLine(filepath.Join(w.Dir, "samples.jsonl"), append(b, '\n')); err != nil {
+		if err := atomicfile.Append(filepath.Join(w.Dir, "samples.jsonl"), append(b, '\n')); err != nil {
 			return fmt.Errorf("trainer: samples: %w", err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/entrolab/entrolab/configs"
 	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/plots"
-	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/sft"
 	"github.com/entrolab/entrolab/trainer"
 	"github.com/spf13/cobra"
@@ -129,11 +128,7 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		return err
 	}
 	cfg = r.Cfg
-	resolved, err := configs.Dump(cfg)
-	if err != nil {
-		return err
-	}
-	if err := policy.WriteFileAtomic(filepath.Join(dir, "config.yaml"), resolved); err != nil {
+	if err := configs.WriteResolved(dir, cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "train: %s, seed %d, %d steps, base %s, run %s\n", cfg.Name, cfg.Seed, cfg.Train.Steps, r.Base, dir)
