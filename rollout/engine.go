@@ -326,7 +326,7 @@ func (wk *worker) forward(w *policy.Weights, n int, logits bool) {
 func (wk *worker) emit(jb *job, z []float32, s *Sampling, eos int32, pos, t int) {
 	sq := jb.seq
 	temp := s.Temperature
-	_, rawEnt, _ := kern.RowStats(z, 1, -1)
+	_, rawEnt, rawLse := kern.RowStats(z, 1, -1)
 	if temp > 0 && s.TokenTemp != nil {
 		temp = s.TokenTemp(rawEnt)
 	}
@@ -336,8 +336,11 @@ func (wk *worker) emit(jb *job, z []float32, s *Sampling, eos int32, pos, t int)
 	if statT == 0 {
 		statT = 1
 	}
-	lp, ent, _ := kern.RowStats(z, 1/statT, int32(tok))
-	raw, _, _ := kern.RowStats(z, 1, int32(tok))
+	raw := float64(z[tok]) - rawLse // what RowStats(z, 1, tok) returns
+	lp, ent := raw, rawEnt
+	if statT != 1 {
+		lp, ent, _ = kern.RowStats(z, 1/statT, int32(tok))
+	}
 	sq.Tokens = append(sq.Tokens, int32(tok))
 	sq.SampleLogp = append(sq.SampleLogp, slp)
 	sq.Logp = append(sq.Logp, lp)
