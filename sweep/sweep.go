@@ -1,27 +1,27 @@
-// Package sweep runs a grid of experiments × seeds × overrides, each in its
-// own run directory, then writes comparison figures, a summary table
-// (Markdown and CSV) and a self-contained report.html. An interrupted sweep
-// resumes: finished runs are skipped, unfinished ones continue from their
-// last checkpoint.
+// Package sweep runs a grid of experiments × seeds × overrides, each cell in
+// its own run directory, then writes comparison figures, a summary table
+// (Markdown and CSV) and a self-contained report.html.
+//
+// A sweep expands to a manifest of cells (manifest.json in the sweep
+// directory), each with a stable id from its resolved config, and an
+// executor runs them: local (in-process, parallel cells at a time), slurm (an
+// sbatch job array, one task per cell, plus a dependent report job) or k8s
+// (an Indexed Job manifest, written only). Every executor runs a cell the
+// same way, through RunCell, which is idempotent: a finished cell is skipped,
+// an interrupted one resumes from its last checkpoint, and a cell whose
+// stored config differs from the manifest's is refused.
 //
 // Fed by: a sweep YAML (configs.SweepYAML). Uses configs, trainer and plots.
 package sweep
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/entrolab/entrolab/configs"
-	"github.com/entrolab/entrolab/internal/atomicfile"
-	"github.com/entrolab/entrolab/plots"
 	"github.com/entrolab/entrolab/trainer"
 )
 
@@ -32,14 +32,27 @@ type Config struct {
 	Seeds       []uint64   `mapstructure:"seeds"`
 	Set         []string   `mapstructure:"set"`       // key=value for every run
 	Overrides   [][]string `mapstructure:"overrides"` // grid axis: each entry a list of key=value
-	Parallel    int        `mapstructure:"parallel"`  // runs at a time (each gets cores/parallel workers)
-	Out         string     `mapstructure:"out"`       // default runs/sweep-<name>
+	Parallel    int        `mapstructure:"parallel"`  // local executor: cells at a time
+	// Workers is the cores each cell's trainer uses (graph replicas and
+	// sampler workers). It changes a run's numbers in the last bits (float32
+	// gradient sums are split by replica), so the manifest fixes it for the
+	// whole sweep. 0: local, max(1, cores/parallel); slurm, slurm.cpus_per_task.
+	Workers int         `mapstructure:"workers"`
+	Out     string      `mapstructure:"out"` // default runs/sweep-<name>
+	Slurm   SlurmConfig `mapstructure:"slurm"`
+	K8s     K8sConfig   `mapstructure:"k8s"`
 }
+
+// maxWorkers bounds workers and slurm.cpus_per_task.
+const maxWorkers = 256
+
+// safeName is what a sweep or cell name may contain: it becomes a directory.
+var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+=-]*$`)
 
 // Load reads and validates a sweep (bundled name or file) with extra --set
 // pairs applied to every run.
 func Load(nameOrFile string, extraSets []string) (Config, error) {
-	c := Config{Seeds: []uint64{1}, Parallel: 1}
+	c := Config{Seeds: []uint64{1}, Parallel: 1, Slurm: DefaultSlurmConfig(), K8s: DefaultK8sConfig()}
 	b, name, err := configs.SweepYAML(nameOrFile)
 	if err != nil {
 		return c, err
@@ -51,216 +64,174 @@ func Load(nameOrFile string, extraSets []string) (Config, error) {
 	switch {
 	case c.Name == "":
 		return c, fmt.Errorf("sweep: %s: name is empty", name)
+	case !safeName.MatchString(c.Name) || strings.Contains(c.Name, ".."):
+		return c, fmt.Errorf("sweep: %s: name = %q, want letters, digits and ._+=- (it names the sweep directory)", name, c.Name)
 	case len(c.Experiments) == 0:
 		return c, fmt.Errorf("sweep: %s: experiments is empty", name)
 	case len(c.Seeds) == 0:
 		return c, fmt.Errorf("sweep: %s: seeds is empty", name)
 	case c.Parallel < 1 || c.Parallel > 64:
 		return c, fmt.Errorf("sweep: %s: parallel = %d, want in [1, 64]", name, c.Parallel)
+	case c.Workers < 0 || c.Workers > maxWorkers:
+		return c, fmt.Errorf("sweep: %s: workers = %d, want in [0, %d] (0: automatic)", name, c.Workers, maxWorkers)
+	}
+	if err := c.Slurm.validate(); err != nil {
+		return c, fmt.Errorf("sweep: %s: %w", name, err)
+	}
+	if err := c.K8s.validate(); err != nil {
+		return c, fmt.Errorf("sweep: %s: %w", name, err)
 	}
 	if c.Out == "" {
 		c.Out = filepath.Join("runs", "sweep-"+c.Name)
 	}
-	// every run's config must resolve before any work starts
-	for _, r := range c.Runs() {
-		if _, err := r.Resolve(); err != nil {
-			return c, fmt.Errorf("sweep: run %s: %w", r.Name, err)
-		}
+	// every cell's config must resolve before any work starts
+	if _, err := c.Cells(); err != nil {
+		return c, err
 	}
 	return c, nil
 }
 
-// Run is one cell of the grid.
-type Run struct {
-	Name       string
-	Experiment string
-	Seed       uint64
-	Sets       []string
+// WorkersFor is the cores per cell for an executor ("local", "slurm", "k8s").
+func (c Config) WorkersFor(executor string) int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	switch executor {
+	case "slurm":
+		return c.Slurm.cpus()
+	case "k8s":
+		return c.K8s.cpus()
+	}
+	return max(1, runtime.GOMAXPROCS(0)/c.Parallel)
 }
 
-// Runs lists the grid: experiments × overrides × seeds.
-func (c Config) Runs() []Run {
+// Cell is one run of the grid, as the manifest records it.
+type Cell struct {
+	Index      int      `json:"index"`      // position in the manifest: the Slurm array task id, the k8s completion index
+	ID         string   `json:"id"`         // ConfigID of the resolved config
+	Name       string   `json:"name"`       // the run directory under the sweep directory: <variant>-s<seed>
+	Label      string   `json:"label"`      // the series it belongs to: experiment and the settings that set its variant apart
+	Experiment string   `json:"experiment"` // bundled name or YAML file, as in the sweep file
+	Seed       uint64   `json:"seed"`
+	Sets       []string `json:"sets"`  // --set pairs applied to the experiment
+	Steps      int      `json:"steps"` // train.steps of the resolved config
+
+	cfg trainer.Config
+}
+
+// Cells resolves the grid, experiments × overrides × seeds, in that order.
+// A variant (one overrides entry) is labelled by the resolved values of the
+// settings in which the overrides differ ("grpo_addition optim.lr=0.0003"),
+// never by its position. Two cells with one config or one name are an error.
+func (c Config) Cells() ([]Cell, error) {
 	ovs := c.Overrides
 	if len(ovs) == 0 {
 		ovs = [][]string{nil}
 	}
-	var out []Run
+	keys := distinguishingKeys(c.Overrides)
+	var out []Cell
+	byID := map[string]string{}
+	byName := map[string]string{}
 	for _, e := range c.Experiments {
 		base := strings.TrimSuffix(filepath.Base(e), ".yaml")
-		for oi, ov := range ovs {
-			label := base
-			if len(c.Overrides) > 0 {
-				label = fmt.Sprintf("%s-v%d", base, oi+1)
+		for _, ov := range ovs {
+			sets := append(append([]string{}, c.Set...), ov...)
+			// the variant's values, read from its resolved config (seed 1 stands in)
+			probe, err := configs.LoadTrain(e, nil, sets)
+			if err != nil {
+				return nil, fmt.Errorf("sweep: %s %s: %w", e, strings.Join(ov, " "), err)
+			}
+			label, slug := base, base
+			if len(keys) > 0 {
+				vals, err := settingValues(probe, keys)
+				if err != nil {
+					return nil, err
+				}
+				var lp, sp []string
+				for i, k := range keys {
+					lp = append(lp, k+"="+vals[i])
+					sp = append(sp, k+"="+vals[i])
+				}
+				label = base + " " + strings.Join(lp, " ")
+				slug = slugify(base + "+" + strings.Join(sp, "+"))
 			}
 			for _, s := range c.Seeds {
-				sets := append(append(append([]string{}, c.Set...), ov...), fmt.Sprintf("seed=%d", s), "name="+label)
-				out = append(out, Run{Name: fmt.Sprintf("%s-s%d", label, s), Experiment: e, Seed: s, Sets: sets})
+				cs := append(append([]string{}, sets...), fmt.Sprintf("seed=%d", s), "name="+slug)
+				cfg, err := configs.LoadTrain(e, nil, cs)
+				if err != nil {
+					return nil, fmt.Errorf("sweep: run %s-s%d: %w", slug, s, err)
+				}
+				id, err := ConfigID(cfg)
+				if err != nil {
+					return nil, err
+				}
+				cell := Cell{Index: len(out), ID: id, Name: fmt.Sprintf("%s-s%d", slug, s), Label: label,
+					Experiment: e, Seed: s, Sets: cs, Steps: cfg.Train.Steps, cfg: cfg}
+				if other, ok := byID[id]; ok {
+					return nil, fmt.Errorf("sweep: cells %s and %s resolve to the same config (id %s): an override repeats another", other, cell.Name, id)
+				}
+				if other, ok := byName[cell.Name]; ok {
+					return nil, fmt.Errorf("sweep: cells %s (%s) and %s (%s) get one directory name; rename an experiment file", other, byName[other], cell.Name, e)
+				}
+				byID[id], byName[cell.Name] = cell.Name, e
+				out = append(out, cell)
+			}
+		}
+	}
+	return out, nil
+}
+
+// distinguishingKeys lists, in first-seen order, the keys whose values are
+// not the same in every overrides entry (a key missing from an entry counts
+// as differing: that entry keeps the experiment's value).
+func distinguishingKeys(ovs [][]string) []string {
+	if len(ovs) < 2 {
+		if len(ovs) == 1 {
+			var ks []string
+			for _, kv := range ovs[0] {
+				k, _, _ := strings.Cut(kv, "=")
+				ks = append(ks, strings.TrimSpace(k))
+			}
+			return ks
+		}
+		return nil
+	}
+	var order []string
+	vals := map[string][]string{}
+	for i, ov := range ovs {
+		for _, kv := range ov {
+			k, v, _ := strings.Cut(kv, "=")
+			k = strings.TrimSpace(k)
+			if _, ok := vals[k]; !ok {
+				order = append(order, k)
+				vals[k] = make([]string, len(ovs))
+				for j := range vals[k] {
+					vals[k][j] = "\x00unset"
+				}
+			}
+			vals[k][i] = strings.TrimSpace(v)
+		}
+	}
+	var out []string
+	for _, k := range order {
+		v := vals[k]
+		for _, x := range v[1:] {
+			if x != v[0] {
+				out = append(out, k)
+				break
 			}
 		}
 	}
 	return out
 }
 
-// Resolve builds the run's trainer config.
-func (r Run) Resolve() (trainer.Config, error) {
-	return configs.LoadTrain(r.Experiment, nil, r.Sets)
-}
+var unsafeRune = regexp.MustCompile(`[^A-Za-z0-9._+=-]+`)
 
-// state says whether a run directory is finished, started or new.
-func state(dir string, steps int) string {
-	b, err := os.ReadFile(filepath.Join(dir, "checkpoints", "latest"))
-	if err != nil {
-		return "new"
+// slugify keeps a name usable as a directory.
+func slugify(s string) string {
+	s = unsafeRune.ReplaceAllString(s, "_")
+	for strings.Contains(s, "..") {
+		s = strings.ReplaceAll(s, "..", "_")
 	}
-	if strings.TrimSpace(string(b)) == fmt.Sprintf("step_%06d", steps) {
-		return "done"
-	}
-	return "started"
-}
-
-// Execute runs the sweep, then writes its figures and tables into c.Out.
-// log receives one line per run start and end.
-func Execute(ctx context.Context, c Config, log io.Writer) error {
-	runs := c.Runs()
-	if err := os.MkdirAll(c.Out, 0o755); err != nil {
-		return err
-	}
-	// bases first, one at a time (runs of one task share them)
-	for _, r := range runs {
-		cfg, err := r.Resolve()
-		if err != nil {
-			return err
-		}
-		if _, _, err := trainer.LoadBase(cfg, nil); err != nil {
-			return err
-		}
-	}
-	workers := max(1, runtime.GOMAXPROCS(0)/c.Parallel)
-	sem := make(chan struct{}, c.Parallel)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for _, r := range runs {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(r Run) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := runOne(ctx, c.Out, r, workers, log, &mu)
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("sweep: run %s: %w", r.Name, err)
-				}
-				mu.Unlock()
-			}
-		}(r)
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return Report(c, log)
-}
-
-func runOne(ctx context.Context, out string, r Run, workers int, log io.Writer, mu *sync.Mutex) error {
-	cfg, err := r.Resolve()
-	if err != nil {
-		return err
-	}
-	dir := filepath.Join(out, r.Name)
-	st := state(dir, cfg.Train.Steps)
-	say := func(format string, a ...any) {
-		mu.Lock()
-		fmt.Fprintf(log, format+"\n", a...)
-		mu.Unlock()
-	}
-	if st == "done" {
-		say("sweep: %s finished already; skipped", r.Name)
-		return nil
-	}
-	tr, err := trainer.Open(cfg, dir, st == "started", st == "new", nil)
-	if err != nil {
-		return err
-	}
-	tr.SetWorkers(workers)
-	if err := configs.WriteResolved(dir, tr.Cfg); err != nil {
-		return err
-	}
-	tr.Observe(trainer.MetricsWriter{Dir: dir})
-	tr.Observe(trainer.Checkpointer{Run: tr})
-	start := time.Now()
-	say("sweep: %s %s from step %d", r.Name, map[bool]string{true: "resumes", false: "starts"}[tr.Step > 0], tr.Step)
-	if err := tr.Trainer.Run(ctx); err != nil {
-		if ctx.Err() != nil && tr.Step > 0 {
-			tr.Checkpoint() // interrupted between steps: keep the progress
-		}
-		return err
-	}
-	say("sweep: %s done in %.1fs", r.Name, time.Since(start).Seconds())
-	return nil
-}
-
-// Report writes the comparison figures, summary.md, summary.csv and
-// report.html of the sweep's runs.
-func Report(c Config, log io.Writer) error {
-	var runs []*plots.Run
-	for _, r := range c.Runs() {
-		pr, err := plots.ReadRun(filepath.Join(c.Out, r.Name))
-		if err != nil {
-			return err
-		}
-		runs = append(runs, pr)
-	}
-	// the line figures overlay many noisy runs: smooth them over 5% of the
-	// steps; the summary table and the scatter figures use the raw series
-	smoothed := make([]*plots.Run, len(runs))
-	for i, r := range runs {
-		n := 0
-		if s := r.Series["actor/entropy"]; s != nil {
-			n = len(s.Values) / 20
-		}
-		smoothed[i] = plots.Smooth(r, n)
-	}
-	figs, err := plots.WriteAll(filepath.Join(c.Out, "plots"), smoothed, "png")
-	if err != nil {
-		return err
-	}
-	// the scatter figures (fit, Pearson r) stay on the raw series, like the table
-	for _, name := range []string{"entropy_vs_reward", "entropy_delta"} {
-		b, err := plots.RenderFigure(name, runs, "png")
-		if errors.Is(err, plots.ErrNoData) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := atomicfile.Write(filepath.Join(c.Out, "plots", name+".png"), b); err != nil {
-			return err
-		}
-	}
-	rows := plots.Summarize(runs)
-	for _, f := range []struct {
-		name  string
-		write func(io.Writer, []plots.SummaryRow) error
-	}{{"summary.md", plots.WriteSummaryMarkdown}, {"summary.csv", plots.WriteSummaryCSV}} {
-		var sb strings.Builder
-		if err := f.write(&sb, rows); err != nil {
-			return err
-		}
-		if err := atomicfile.Write(filepath.Join(c.Out, f.name), []byte(sb.String())); err != nil {
-			return err
-		}
-	}
-	if err := plots.WriteReportHTML(filepath.Join(c.Out, "report.html"), rows, figs); err != nil {
-		return err
-	}
-	fmt.Fprintf(log, "sweep: %d runs; %d figures, summary.md, summary.csv and report.html in %s\n", len(runs), len(figs), c.Out)
-	return nil
+	return strings.Trim(s, "_.")
 }
