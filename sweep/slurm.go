@@ -394,4 +394,3 @@ func WriteSlurmPlan(w io.Writer, p SlurmPlan) {
 		fmt.Fprintf(w, "sbatch %s\n", filepath.Join(p.Dir, "slurm", "report.sbatch"))
 	}
 }
-
