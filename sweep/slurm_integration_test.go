@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -24,7 +25,7 @@ func slurmOrSkip(t testing.TB) {
 	why := ""
 	if _, err := exec.LookPath("sbatch"); err != nil {
 		why = "sbatch is not on PATH"
-	} else if out, err := exec.Command("sinfo", "-h", "-o", "%T").Output(); err != nil {
+	} else if out, err := sinfo(); err != nil {
 		why = "sinfo failed: " + err.Error()
 	} else if !strings.Contains(string(out), "idle") && !strings.Contains(string(out), "mix") {
 		why = fmt.Sprintf("no idle Slurm node (sinfo: %q)", strings.TrimSpace(string(out)))
@@ -36,6 +37,14 @@ func slurmOrSkip(t testing.TB) {
 		t.Fatalf("ENTROLAB_SLURM_TEST=1 but %s", why)
 	}
 	t.Skipf("no Slurm here (%s); `sudo scripts/slurm-local.sh up` starts a one-node cluster", why)
+}
+
+// sinfo lists the node states; a configured cluster whose controller is
+// down makes sinfo retry, so it gets 15 s.
+func sinfo() ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, "sinfo", "-h", "-o", "%T").Output()
 }
 
 // buildEntrolab builds the CLI into dir: the binary the batch jobs run.
@@ -131,7 +140,7 @@ func TestSlurmSweepMatchesLocal(t *testing.T) {
 		return `name: slurmci
 experiments: [grpo_addition, clip_cov_addition]
 seeds: [1, 2]
-set: ["train.steps=24", "train.prompts_per_step=4", "sampling.group_size=4", "eval.problems=8", "eval.k=2", "eval.every=12", "log.sample_every=0", "checkpoint.every=4", "base.sft.max_steps=40", "base.sft.eval_every=40"]
+set: ["train.steps=40", "train.prompts_per_step=4", "sampling.group_size=4", "eval.problems=8", "eval.k=2", "eval.every=20", "log.sample_every=0", "checkpoint.every=4", "base.sft.max_steps=40", "base.sft.eval_every=40"]
 workers: 1
 parallel: 2
 out: ` + out + `
@@ -153,25 +162,52 @@ slurm: {max_parallel: 2, cpus_per_task: 1, time: "15:00", mem: 1000M, extra: ["-
 		t.Fatal(err)
 	}
 
-	// cancel one task while it runs, after it has made some steps
-	victim := -1
+	// with two tasks running mid-way: cancel one (scancel: it checkpoints on
+	// SIGTERM and stays unfinished) and requeue the other (preemption's path:
+	// it checkpoints, is requeued by --requeue and resumes in the same array)
+	victim, requeued := -1, -1
 	deadline := time.Now().Add(4 * time.Minute)
 	for victim < 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("no task was seen running mid-way")
+			t.Fatal("two tasks were never seen running mid-way at once")
 		}
+		var mid []int
+		var jobs []string
 		for task, q := range squeueStates(sdir, m) {
 			step := lastStep(filepath.Join(sdir, m.Cells[task].Name, "metrics.jsonl"))
-			if q.state == "RUNNING" && step >= 3 && step <= 16 {
-				victim = task
-				if out, err := exec.Command("scancel", q.job).CombinedOutput(); err != nil {
-					t.Fatalf("scancel %s: %v\n%s", q.job, err, out)
-				}
-				t.Logf("scancel %s (cell %s) at step %d", q.job, m.Cells[task].Name, step)
-				break
+			if q.state == "RUNNING" && step >= 3 && step <= 30 {
+				mid, jobs = append(mid, task), append(jobs, q.job)
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		if len(mid) < 2 {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		victim, requeued = mid[0], mid[1]
+		if out, err := exec.Command("scancel", jobs[0]).CombinedOutput(); err != nil {
+			t.Fatalf("scancel %s: %v\n%s", jobs[0], err, out)
+		}
+		if out, err := exec.Command("scontrol", "requeue", jobs[1]).CombinedOutput(); err != nil {
+			t.Fatalf("scontrol requeue %s: %v\n%s", jobs[1], err, out)
+		}
+		t.Logf("scancel %s (cell %s), scontrol requeue %s (cell %s)", jobs[0], m.Cells[victim].Name, jobs[1], m.Cells[requeued].Name)
+		// a requeued job waits (BeginTime) before it may start again; once it
+		// is pending, let it start now
+		for i := 0; ; i++ {
+			if i == 300 {
+				t.Fatalf("requeued task %s never became pending", jobs[1])
+			}
+			if b, _ := os.ReadFile(filepath.Join(sdir, "slurm", fmt.Sprintf("%s_%d.out", s.Array, requeued))); bytes.Contains(b, []byte("resumes from step")) {
+				break // it started again by itself
+			}
+			if q := squeueStates(sdir, m)[requeued]; q.state == "PENDING" {
+				if out, err := exec.Command("scontrol", "update", "jobid="+jobs[1], "StartTime=now").CombinedOutput(); err != nil {
+					t.Fatalf("scontrol update %s StartTime=now: %v\n%s", jobs[1], err, out)
+				}
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	waitJobs(t, 5*time.Minute, s.Prepare, s.Array, s.Report)
 	st, err := Status(sdir)
@@ -190,6 +226,10 @@ slurm: {max_parallel: 2, cpus_per_task: 1, time: "15:00", mem: 1000M, extra: ["-
 	vlog, _ := os.ReadFile(filepath.Join(sdir, "slurm", fmt.Sprintf("%s_%d.out", s.Array, victim)))
 	if !strings.Contains(string(vlog), "interrupted after step") {
 		t.Errorf("the cancelled task did not checkpoint on SIGTERM; its log:\n%s", vlog)
+	}
+	rlog, _ := os.ReadFile(filepath.Join(sdir, "slurm", fmt.Sprintf("%s_%d.out", s.Array, requeued)))
+	if !strings.Contains(string(rlog), "interrupted after step") || !strings.Contains(string(rlog), "resumes from step") {
+		t.Errorf("the requeued task did not checkpoint and resume; its log:\n%s", rlog)
 	}
 	// the report job ran afterany the array, with the finished cells
 	if md, _ := os.ReadFile(filepath.Join(sdir, "summary.md")); !strings.Contains(string(md), "3 of 4 cells finished") {
@@ -228,7 +268,7 @@ slurm: {max_parallel: 2, cpus_per_task: 1, time: "15:00", mem: 1000M, extra: ["-
 		}
 		a := metricsWithoutTiming(t, filepath.Join(ldir, m.Cells[i].Name, "metrics.jsonl"))
 		b := metricsWithoutTiming(t, filepath.Join(sdir, m.Cells[i].Name, "metrics.jsonl"))
-		if len(a) != 24 || !reflect.DeepEqual(a, b) {
+		if len(a) != 40 || !reflect.DeepEqual(a, b) {
 			t.Errorf("cell %s: metrics differ between the local and the Slurm executor (%d and %d lines)", m.Cells[i].Name, len(a), len(b))
 		}
 	}
