@@ -128,6 +128,16 @@ func (c Config) Cells() ([]Cell, error) {
 	if len(ovs) == 0 {
 		ovs = [][]string{nil}
 	}
+	// the sweep sets these per cell; a value given for them would be ignored
+	for _, list := range append([][]string{c.Set}, c.Overrides...) {
+		for _, kv := range list {
+			k, _, _ := strings.Cut(kv, "=")
+			switch strings.TrimSpace(k) {
+			case "name", "seed", "out":
+				return nil, fmt.Errorf("sweep: set/overrides %q: a sweep sets %s itself (cells are named by their variant, seeded by seeds:, and live in the sweep's out:)", kv, strings.TrimSpace(k))
+			}
+		}
+	}
 	keys := distinguishingKeys(c.Overrides)
 	var out []Cell
 	byID := map[string]string{}
@@ -160,6 +170,9 @@ func (c Config) Cells() ([]Cell, error) {
 				cfg, err := configs.LoadTrain(e, nil, cs)
 				if err != nil {
 					return nil, fmt.Errorf("sweep: run %s-s%d: %w", slug, s, err)
+				}
+				if cfg.Out != "" {
+					return nil, fmt.Errorf("sweep: experiment %s sets out: %q, which a sweep cannot honour (its cells live in the sweep's out:); remove it from the experiment file", e, cfg.Out)
 				}
 				id, err := ConfigID(cfg)
 				if err != nil {

@@ -339,6 +339,8 @@ func TestLoadRejects(t *testing.T) {
 		{"name: x\nexperiments: [grpo_addition]\nslurm: {qos: x}\n", "slurm.qos"},
 		{"name: x\nexperiments: [grpo_addition]\nk8s: {claim: Big_Claim}\n", "k8s.claim"},
 		{"name: x\nexperiments: [grpo_addition]\noverrides: [[\"optim.lrr=1\"]]\n", "optim.lrr"},
+		{"name: x\nexperiments: [grpo_addition]\nset: [\"seed=3\"]\n", "sets seed itself"},
+		{"name: x\nexperiments: [grpo_addition]\noverrides: [[\"out=elsewhere\"]]\n", "sets out itself"},
 	} {
 		p := filepath.Join(dir, "s.yaml")
 		os.WriteFile(p, []byte(tc.yaml), 0o644)
@@ -346,7 +348,58 @@ func TestLoadRejects(t *testing.T) {
 			t.Errorf("Load(%q) = %v, want an error naming %q", tc.yaml, err, tc.want)
 		}
 	}
+	exp := filepath.Join(dir, "exp.yaml")
+	os.WriteFile(exp, []byte("name: mine\nout: runs/mine\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte("name: x\nexperiments: ["+exp+"]\n"), 0o644)
+	if _, err := Load(filepath.Join(dir, "s.yaml"), nil); err == nil || !strings.Contains(err.Error(), "sets out") {
+		t.Errorf("an experiment with out: in a sweep: %v, want a refusal", err)
+	}
 	if _, err := Load("entropy_methods_addition", nil); err != nil {
 		t.Errorf("bundled sweep: %v", err)
+	}
+}
+
+// TestReportLabelsVariantsAndGathersFinished writes fake finished runs and
+// checks that the report labels each variant by its values, bands only the
+// seeds of one variant, and names the cells it leaves out.
+func TestReportLabelsVariantsAndGathersFinished(t *testing.T) {
+	chdirTemp(t)
+	os.WriteFile("s.yaml", []byte("name: rep\nexperiments: [grpo_addition]\nseeds: [1, 2]\nset: [\"train.steps=3\"]\noverrides: [[\"optim.lr=1e-4\"], [\"optim.lr=3e-4\"]]\n"), 0o644)
+	c, err := Load("s.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := WriteManifest(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cell := range m.Cells[:3] { // the last cell has not run
+		dir := filepath.Join(c.Out, cell.Name)
+		os.MkdirAll(filepath.Join(dir, "checkpoints"), 0o755)
+		os.WriteFile(filepath.Join(dir, "checkpoints", "latest"), []byte("step_000003\n"), 0o644)
+		var b strings.Builder
+		for s := 1; s <= 3; s++ {
+			b.WriteString(`{"step": ` + string(rune('0'+s)) + `, "data": {"actor/entropy": 0.` + string(rune('4'+i)) + `, "critic/score/mean": 0.3}}` + "\n")
+		}
+		os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(b.String()), 0o644)
+	}
+	var log bytes.Buffer
+	if err := Report(c.Out, &log); err != nil {
+		t.Fatal(err)
+	}
+	md := mustRead(t, filepath.Join(c.Out, "summary.md"))
+	for _, want := range []string{
+		"| grpo_addition optim.lr=0.0001 seed=1 | grpo_addition optim.lr=0.0001 |",
+		"| grpo_addition optim.lr=0.0001 seed=2 | grpo_addition optim.lr=0.0001 |",
+		"| grpo_addition optim.lr=0.0003 seed=1 | grpo_addition optim.lr=0.0003 |",
+		"3 of 4 cells finished; not in this report: grpo_addition+optim.lr=0.0003-s2 (pending)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md)
+		}
+	}
+	html := mustRead(t, filepath.Join(c.Out, "report.html"))
+	if strings.Contains(md+html+mustRead(t, filepath.Join(c.Out, "summary.csv")), "-v1") || !strings.Contains(html, "grpo_addition optim.lr=0.0003") {
+		t.Errorf("the report names variants by position, or not by value")
 	}
 }
