@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/entrolab/entrolab/configs"
@@ -126,6 +127,11 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 	if err != nil {
 		return false, err
 	}
+	unlock, err := lockCell(dir, cell)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	if err := checkStored(dir, cell, cfg); err != nil {
 		return false, err
 	}
@@ -184,6 +190,25 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 	}
 	say("sweep: %s done in %.1fs", cell.Name, time.Since(start).Seconds())
 	return false, nil
+}
+
+// lockCell takes cells/<id>.lock (flock, which NFSv4 and Lustre honour) so
+// that two processes never run one cell; the lock goes with the process.
+func lockCell(dir string, cell Cell) (func(), error) {
+	path := filepath.Join(dir, CellsDir, cell.ID+".lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("sweep: cell %s: %w", cell.Name, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		holder := ""
+		if st, ok := readState(dir, cell); ok && st.State == "running" {
+			holder = fmt.Sprintf(" (pid %d on %s%s)", st.PID, st.Host, map[bool]string{true: ", job " + st.Job, false: ""}[st.Job != ""])
+		}
+		return nil, fmt.Errorf("sweep: cell %s is being run by another process%s; not starting a second", cell.Name, holder)
+	}
+	return func() { f.Close() }, nil
 }
 
 // restartable says whether a run directory without a checkpoint may be

@@ -47,11 +47,16 @@ func sinfo() ([]byte, error) {
 	return exec.CommandContext(ctx, "sinfo", "-h", "-o", "%T").Output()
 }
 
+// packageDir is this package's source directory (tests start there; some
+// move to a temporary directory later).
+var packageDir, _ = os.Getwd()
+
 // buildEntrolab builds the CLI into dir: the binary the batch jobs run.
 func buildEntrolab(t testing.TB, dir string) string {
 	t.Helper()
 	exe := filepath.Join(dir, "entrolab")
 	cmd := exec.Command("go", "build", "-o", exe, "github.com/entrolab/entrolab/cmd/entrolab")
+	cmd.Dir = packageDir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

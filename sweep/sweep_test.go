@@ -403,3 +403,21 @@ func TestReportLabelsVariantsAndGathersFinished(t *testing.T) {
 		t.Errorf("the report names variants by position, or not by value")
 	}
 }
+
+func TestRunCellLocked(t *testing.T) {
+	chdirTemp(t)
+	os.WriteFile("s.yaml", []byte("name: lk\nexperiments: [grpo_addition]\nset: "+tinySets("2")+"\n"), 0o644)
+	c, _ := Load("s.yaml", nil)
+	m, err := WriteManifest(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockCell(c.Out, m.Cells[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := RunCell(context.Background(), c.Out, 0, CellOptions{}); err == nil || !strings.Contains(err.Error(), "another process") {
+		t.Errorf("RunCell on a cell another process runs: %v", err)
+	}
+}
