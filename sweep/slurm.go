@@ -394,3 +394,44 @@ func WriteSlurmPlan(w io.Writer, p SlurmPlan) {
 		fmt.Fprintf(w, "sbatch %s\n", filepath.Join(p.Dir, "slurm", "report.sbatch"))
 	}
 }
+
+// SlurmJobs is one line about the sweep's last Slurm submission: its jobs
+// and what squeue says of them ("" when the sweep was never submitted).
+func SlurmJobs(dir string) string {
+	subs, err := readSubmissions(dir)
+	if err != nil || len(subs) == 0 {
+		return ""
+	}
+	s := subs[len(subs)-1]
+	state := map[string]string{}
+	if _, err := exec.LookPath("squeue"); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, "squeue", "-h", "--me", "-o", "%i|%T|%r").Output(); err == nil {
+			for _, line := range strings.Split(string(out), "\n") {
+				f := strings.Split(strings.TrimSpace(line), "|")
+				if len(f) == 3 {
+					job, _, _ := strings.Cut(f[0], "_")
+					if _, seen := state[job]; !seen {
+						state[job] = strings.ToLower(f[1])
+						if f[2] != "None" && f[1] == "PENDING" {
+							state[job] += " (" + f[2] + ")"
+						}
+					}
+				}
+			}
+		}
+	}
+	var parts []string
+	for _, j := range []struct{ what, id string }{{"base-policy job", s.Prepare}, {"array", s.Array}, {"report job", s.Report}} {
+		if j.id == "" {
+			continue
+		}
+		st := state[j.id]
+		if st == "" {
+			st = "not in the queue"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s: %s", j.what, j.id, st))
+	}
+	return fmt.Sprintf("slurm: submitted %s (%d cells): %s", s.Time.Format(time.RFC3339), len(s.Cells), strings.Join(parts, "; "))
+}

@@ -241,7 +241,7 @@ slurm: {max_parallel: 2, cpus_per_task: 1, time: "15:00", mem: 1000M, extra: ["-
 		t.Errorf("summary after the first array:\n%s", md)
 	}
 	status := entrolab(t, exe, work, "sweep", "status", sdir)
-	if !strings.Contains(status, "3 done") || !strings.Contains(status, "1 interrupted") {
+	if !strings.Contains(status, "3 done") || !strings.Contains(status, "1 interrupted") || !strings.Contains(status, "slurm: submitted") {
 		t.Errorf("sweep status:\n%s", status)
 	}
 

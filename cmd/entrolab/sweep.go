@@ -179,6 +179,9 @@ submitted to Slurm, from squeue.`,
 				return err
 			}
 			sweep.WriteStatus(cmd.OutOrStdout(), args[0], cells)
+			if line := sweep.SlurmJobs(args[0]); line != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), line)
+			}
 			return nil
 		},
 	}
