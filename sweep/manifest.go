@@ -63,7 +63,7 @@ func WriteManifest(c Config, workers int) (Manifest, error) {
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		if ents, rerr := os.ReadDir(dir); rerr == nil && len(ents) > 0 {
-			return m, fmt.Errorf("sweep: %s exists and is not a sweep directory (no %s); not writing into it: choose another out", dir, ManifestFile)
+			return m, fmt.Errorf("sweep: %s exists and is not a sweep directory (no %s); not writing into it: choose another out (a sweep made before manifests existed: move it aside, or gather it with entrolab plot)", dir, ManifestFile)
 		}
 	default:
 		return m, err
@@ -126,7 +126,7 @@ func cellConfig(dir string, cell Cell) (trainer.Config, error) {
 		return cfg, err
 	}
 	if id != cell.ID {
-		return cfg, fmt.Errorf("sweep: cell %d (%s): %s has id %s, the manifest says %s: it was edited", cell.Index, cell.Name, path, id, cell.ID)
+		return cfg, fmt.Errorf("sweep: cell %d (%s): %s has id %s, the manifest says %s: it was edited, or written by another version of entrolab", cell.Index, cell.Name, path, id, cell.ID)
 	}
 	return cfg, nil
 }
