@@ -421,3 +421,50 @@ func TestRunCellLocked(t *testing.T) {
 		t.Errorf("RunCell on a cell another process runs: %v", err)
 	}
 }
+
+func TestStatusStates(t *testing.T) {
+	chdirTemp(t)
+	os.WriteFile("s.yaml", []byte("name: st\nexperiments: [grpo_addition]\nseeds: [1, 2, 3, 4, 5, 6]\nset: [\"train.steps=3\"]\n"), 0o644)
+	c, _ := Load("s.yaml", nil)
+	m, err := WriteManifest(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	put := func(i int, st CellState) {
+		b, _ := json.Marshal(st)
+		os.WriteFile(statePath(c.Out, m.Cells[i]), b, 0o644)
+	}
+	// 0: finished (its last checkpoint)
+	os.MkdirAll(filepath.Join(c.Out, m.Cells[0].Name, "checkpoints"), 0o755)
+	os.WriteFile(filepath.Join(c.Out, m.Cells[0].Name, "checkpoints", "latest"), []byte("step_000003\n"), 0o644)
+	put(1, CellState{State: "running", Host: host, PID: os.Getpid()})    // 1: this very process runs it
+	put(2, CellState{State: "running", Host: host, PID: 1 << 30})        // 2: its process is gone
+	put(3, CellState{State: "failed", Error: "trainer: step 2: NaN"})    // 3: failed
+	put(4, CellState{State: "interrupted", Step: 1, Host: host, PID: 1}) // 4: interrupted
+	// 5: never started
+	st, err := Status(c.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"done", "running", "interrupted", "failed", "interrupted", "pending"}
+	for i, s := range st {
+		if s.State != want[i] {
+			t.Errorf("cell %d: %s, want %s", i, s.State, want[i])
+		}
+	}
+	var b bytes.Buffer
+	WriteStatus(&b, c.Out, st)
+	if !strings.Contains(b.String(), "6 cells: 1 done, 1 running, 1 failed, 2 interrupted, 1 pending") || !strings.Contains(b.String(), "error: trainer: step 2: NaN") {
+		t.Errorf("status table:\n%s", b.String())
+	}
+	// with squeue: a Slurm task that is no longer queued did not finish
+	put(1, CellState{State: "running", Host: "node7", PID: 5, Job: "40_1"})
+	put(2, CellState{State: "running", Host: "node7", PID: 5, Job: "40_2"})
+	queue := map[int]queued{2: {"40_2", "RUNNING"}, 4: {"41_4", "PENDING"}}
+	for i, w := range map[int]string{1: "interrupted", 2: "running", 4: "pending"} {
+		if got := cellStatus(c.Out, m.Cells[i], queue).State; got != w {
+			t.Errorf("with squeue, cell %d: %s, want %s", i, got, w)
+		}
+	}
+}
