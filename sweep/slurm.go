@@ -127,6 +127,9 @@ func PlanSlurm(c Config) (SlurmPlan, error) {
 		if exe, err = os.Executable(); err != nil {
 			return p, fmt.Errorf("sweep: slurm: the entrolab binary: %w (set slurm.entrolab)", err)
 		}
+		if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+			return p, fmt.Errorf("sweep: slurm: this entrolab is go run's temporary build %s, gone before the jobs start: build one on the shared filesystem (go build -o bin/entrolab ./cmd/entrolab) or set slurm.entrolab", exe)
+		}
 	}
 	for _, path := range []string{dir, m.Workdir} {
 		if strings.ContainsAny(path, " \t\n\r%") {
