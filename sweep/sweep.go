@@ -15,6 +15,8 @@
 package sweep
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -164,6 +166,10 @@ func (c Config) Cells() ([]Cell, error) {
 				}
 				label = base + " " + strings.Join(lp, " ")
 				slug = slugify(base + "+" + strings.Join(sp, "+"))
+				if len(slug) > 120 { // directory names stop at 255 bytes: keep it readable and distinct
+					h := sha256.Sum256([]byte(label))
+					slug = strings.TrimRight(slug[:100], "._-+=") + "-" + hex.EncodeToString(h[:4])
+				}
 			}
 			for _, s := range c.Seeds {
 				cs := append(append([]string{}, sets...), fmt.Sprintf("seed=%d", s), "name="+slug)
