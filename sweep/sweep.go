@@ -148,7 +148,7 @@ func (c Config) Cells() ([]Cell, error) {
 		base := strings.TrimSuffix(filepath.Base(e), ".yaml")
 		for _, ov := range ovs {
 			sets := append(append([]string{}, c.Set...), ov...)
-			// the variant's values, read from its resolved config (seed 1 stands in)
+			// the variant's values, read from its resolved config (before the seed is set)
 			probe, err := configs.LoadTrain(e, nil, sets)
 			if err != nil {
 				return nil, fmt.Errorf("sweep: %s %s: %w", e, strings.Join(ov, " "), err)
@@ -159,13 +159,12 @@ func (c Config) Cells() ([]Cell, error) {
 				if err != nil {
 					return nil, err
 				}
-				var lp, sp []string
+				var kv []string
 				for i, k := range keys {
-					lp = append(lp, k+"="+vals[i])
-					sp = append(sp, k+"="+vals[i])
+					kv = append(kv, k+"="+vals[i])
 				}
-				label = base + " " + strings.Join(lp, " ")
-				slug = slugify(base + "+" + strings.Join(sp, "+"))
+				label = base + " " + strings.Join(kv, " ")
+				slug = slugify(base + "+" + strings.Join(kv, "+"))
 				if len(slug) > 120 { // directory names stop at 255 bytes: keep it readable and distinct
 					h := sha256.Sum256([]byte(label))
 					slug = strings.TrimRight(slug[:100], "._-+=") + "-" + hex.EncodeToString(h[:4])
@@ -187,7 +186,7 @@ func (c Config) Cells() ([]Cell, error) {
 				cell := Cell{Index: len(out), ID: id, Name: fmt.Sprintf("%s-s%d", slug, s), Label: label,
 					Experiment: e, Seed: s, Sets: cs, Steps: cfg.Train.Steps, cfg: cfg}
 				if other, ok := byID[id]; ok {
-					return nil, fmt.Errorf("sweep: cells %s and %s resolve to the same config (id %s): an override repeats another", other, cell.Name, id)
+					return nil, fmt.Errorf("sweep: cells %s and %s resolve to the same config (id %s): a seed or an override repeats another", other, cell.Name, id)
 				}
 				if other, ok := byName[cell.Name]; ok {
 					return nil, fmt.Errorf("sweep: cells %s (%s) and %s (%s) get one directory name; rename an experiment file", other, byName[other], cell.Name, e)
