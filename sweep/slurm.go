@@ -238,8 +238,11 @@ func arraySpec(idx []int) string {
 	return strings.Join(parts, ",")
 }
 
+var shellPlain = regexp.MustCompile(`^[A-Za-z0-9_./=+:,-]+$`)
+
+// shellQuote quotes s for bash when it holds more than plain path characters.
 func shellQuote(s string) string {
-	if regexp.MustCompile(`^[A-Za-z0-9_./=+:,-]+$`).MatchString(s) {
+	if shellPlain.MatchString(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
