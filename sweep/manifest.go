@@ -96,6 +96,9 @@ func WriteManifest(c Config, workers int) (Manifest, error) {
 func ReadManifest(dir string) (Manifest, error) {
 	var m Manifest
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, fmt.Errorf("sweep: %s is not a planned sweep (no %s; `entrolab sweep -c FILE` plans one): %w", dir, ManifestFile, err)
+	}
 	if err != nil {
 		return m, fmt.Errorf("sweep: %w", err)
 	}
