@@ -17,6 +17,15 @@ type EvalResult struct {
 	PassAtK  float64 `json:"pass_at_k"`   // unbiased pass@k (Chen et al., 2021), n = k
 	PassAt1  float64 `json:"pass_at_1"`   // unbiased pass@1 from the same samples
 	Reward   float64 `json:"mean_reward"` // mean reward of the greedy answers
+	// Curve is the unbiased pass@k at k = 1, 2, 4, … K (PassAtKKs) from the
+	// same K samples per problem; empty when K is 0.
+	Curve []PassPoint `json:"pass_at_k_curve,omitempty"`
+}
+
+// PassPoint is one point of a pass@k curve.
+type PassPoint struct {
+	K    int     `json:"k"`
+	Pass float64 `json:"pass"`
 }
 
 // PassAtK is the unbiased estimator of Chen et al. (2021), "Evaluating Large
@@ -91,6 +100,7 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 	}
 	s.N, s.MaxNewTokens = k, maxNew
 	var mean, pass, pass1 float64
+	counts := make([]int, len(problems))
 	for lo := 0; lo < len(prompts); lo += chunk {
 		hi := min(lo+chunk, len(prompts))
 		// sequence streams are indexed within the call, so offset the seed
@@ -106,6 +116,7 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 					c++
 				}
 			}
+			counts[p] = c
 			mean += float64(c) / float64(k)
 			pk, _ := PassAtK(k, c, k)
 			p1, _ := PassAtK(k, c, 1)
@@ -120,6 +131,14 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 	res.MeanAtK, res.PassAtK, res.PassAt1 = mean/n, pass/n, pass1/n
 	if math.IsNaN(res.PassAtK) {
 		return res, fmt.Errorf("rollout: pass@k is NaN")
+	}
+	ks := PassAtKKs(k)
+	curve, err := PassAtKCurve(k, counts, ks)
+	if err != nil {
+		return res, err
+	}
+	for i, kk := range ks {
+		res.Curve = append(res.Curve, PassPoint{K: kk, Pass: curve[i]})
 	}
 	return res, nil
 }
