@@ -97,7 +97,7 @@ func pairBySeed(x, y Sample) (xv, yv []float64, paired bool) {
 func Crossings(x, a, b []float64, logX bool) []float64 {
 	n := min(len(x), len(a), len(b))
 	var out []float64
-	prev := -1 // last index with a finite, non-zero difference
+	prev := -1         // last index with a finite, non-zero difference
 	zero := math.NaN() // first x since prev where the difference is exactly zero
 	for i := 0; i < n; i++ {
 		d := a[i] - b[i]
