@@ -53,5 +53,6 @@ func ExampleWriteAll() {
 	// clipfrac.png
 	// response_length.png
 	// controllers.png
+	// pass_at_k.png
 	// a=0.500 b=4.000 steps/s=2.0
 }

@@ -68,6 +68,7 @@ var figures = []figure{
 	{"clipfrac", buildClipfrac},
 	{"response_length", buildResponseLength},
 	{"controllers", buildControllers},
+	{"pass_at_k", buildPassAtK},
 }
 
 // FigureNames lists the figures WriteAll can write, in the order it writes
@@ -81,6 +82,8 @@ var figures = []figure{
 //	clipfrac           actor/pg_clipfrac (solid) and actor/pg_clipfrac_lower (dashed)
 //	response_length    response_length/mean with a min–max band
 //	controllers        one panel per controller/* key
+//	pass_at_k          val/pass@k against k (log₂ axis) of the base (step 0) and
+//	                   each group's final policy, seeds as mean with a 95% CI band
 func FigureNames() []string {
 	names := make([]string, len(figures))
 	for i, f := range figures {
