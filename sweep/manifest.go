@@ -30,6 +30,8 @@ type Manifest struct {
 	// to it, so batch jobs start there.
 	Workdir string `json:"workdir"`
 	Cells   []Cell `json:"cells"`
+	// Baseline is the sweep file's baseline: (see Config.Baseline).
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // WriteManifest plans c into its sweep directory c.Out: manifest.json and
@@ -49,7 +51,7 @@ func WriteManifest(c Config, workers int) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, err
 	}
-	m := Manifest{Sweep: c.Name, Workers: workers, Workdir: wd, Cells: cells}
+	m := Manifest{Sweep: c.Name, Workers: workers, Workdir: wd, Cells: cells, Baseline: c.Baseline}
 	dir := c.Out
 	old, err := ReadManifest(dir)
 	switch {

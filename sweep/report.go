@@ -9,12 +9,17 @@ import (
 
 	"github.com/entrolab/entrolab/internal/atomicfile"
 	"github.com/entrolab/entrolab/plots"
+	"github.com/entrolab/entrolab/stats"
 )
 
 // Report gathers the finished cells of the sweep in dir into comparison
-// figures (dir/plots), summary.md, summary.csv and report.html. Cells not
-// finished are left out and named at the end of summary.md; with no
-// finished cell it is an error.
+// figures (dir/plots), summary.md, summary.csv, runs.csv and report.html.
+// summary.csv has one row per series (seeds of one variant): mean, IQM and
+// 95% bootstrap CI of each summary metric and, against the baseline, the
+// difference with its CI (paired by seed) and the probability of
+// improvement; runs.csv has one row per run. summary.md says the same in
+// tables and words. Cells not finished are left out and named at the end of
+// summary.md; with no finished cell it is an error.
 //
 // Each run is labelled by its cell: the seeds of one variant share its
 // label ("grpo_addition optim.lr=0.0003") as their group, so a figure draws
@@ -69,18 +74,38 @@ func Report(dir string, log io.Writer) error {
 		}
 	}
 	rows := plots.Summarize(runs)
+	groups := plots.GroupRuns(runs)
+	boot := stats.Bootstrap{Seed: 1}
+	gs, err := plots.CompareGroups(groups, baselineLabel(m), boot)
+	if err != nil {
+		return err
+	}
 	var md strings.Builder
+	fmt.Fprintf(&md, "# Sweep %s\n\n## Comparison over seeds\n\n", m.Sweep)
+	if err := plots.WriteComparisonMarkdown(&md, gs, 0, 0); err != nil {
+		return err
+	}
+	if words := plots.PassCurveFindings(groups); len(words) > 0 {
+		md.WriteString("\n### pass@k of the final policy against the base\n\n")
+		for _, w := range words {
+			md.WriteString("- " + w + "\n")
+		}
+	}
+	md.WriteString("\n## Runs\n\n")
 	if err := plots.WriteSummaryMarkdown(&md, rows); err != nil {
 		return err
 	}
 	if len(missing) > 0 {
 		fmt.Fprintf(&md, "\n%d of %d cells finished; not in this report: %s\n", len(runs), len(m.Cells), strings.Join(missing, ", "))
 	}
-	var csv strings.Builder
-	if err := plots.WriteSummaryCSV(&csv, rows); err != nil {
+	var runsCSV, sumCSV strings.Builder
+	if err := plots.WriteSummaryCSV(&runsCSV, rows); err != nil {
 		return err
 	}
-	for name, s := range map[string]string{"summary.md": md.String(), "summary.csv": csv.String()} {
+	if err := plots.WriteComparisonCSV(&sumCSV, gs); err != nil {
+		return err
+	}
+	for name, s := range map[string]string{"summary.md": md.String(), "summary.csv": sumCSV.String(), "runs.csv": runsCSV.String()} {
 		if err := atomicfile.Write(filepath.Join(dir, name), []byte(s)); err != nil {
 			return err
 		}
@@ -88,7 +113,7 @@ func Report(dir string, log io.Writer) error {
 	if err := plots.WriteReportHTML(filepath.Join(dir, "report.html"), rows, figs); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "sweep: %d of %d cells finished; %d figures, summary.md, summary.csv and report.html in %s\n", len(runs), len(m.Cells), len(figs), dir)
+	fmt.Fprintf(log, "sweep: %d of %d cells finished; %d figures, summary.md, summary.csv, runs.csv and report.html in %s\n", len(runs), len(m.Cells), len(figs), dir)
 	return nil
 }
 
@@ -97,4 +122,25 @@ func Report(dir string, log io.Writer) error {
 func labelRun(r *plots.Run, cell Cell) {
 	r.Group = cell.Label
 	r.Label = fmt.Sprintf("%s seed=%d", cell.Label, cell.Seed)
+}
+
+// baselineLabel is the series the report compares every other with: the
+// manifest's baseline (an experiment's first variant, or a label), else the
+// first cell of a grpo_* experiment; "" when there is none.
+func baselineLabel(m Manifest) string {
+	if m.Baseline != "" {
+		for _, c := range m.Cells {
+			if c.Experiment == m.Baseline || c.Label == m.Baseline {
+				return c.Label
+			}
+		}
+		return m.Baseline
+	}
+	for _, c := range m.Cells {
+		base := strings.TrimSuffix(filepath.Base(c.Experiment), filepath.Ext(c.Experiment))
+		if base == "grpo" || strings.HasPrefix(base, "grpo_") {
+			return c.Label
+		}
+	}
+	return ""
 }

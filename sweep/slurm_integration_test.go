@@ -106,7 +106,7 @@ func lastSubmission(t testing.TB, dir string) Submission {
 	return subs[len(subs)-1]
 }
 
-// csvWithoutTiming reads summary.csv without its steps_per_sec column.
+// csvWithoutTiming reads a CSV file without its steps_per_sec column (runs.csv has one).
 func csvWithoutTiming(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -277,8 +277,10 @@ slurm: {max_parallel: 2, cpus_per_task: 1, time: "15:00", mem: 1000M, extra: ["-
 			t.Errorf("cell %s: metrics differ between the local and the Slurm executor (%d and %d lines)", m.Cells[i].Name, len(a), len(b))
 		}
 	}
-	if a, b := csvWithoutTiming(t, filepath.Join(ldir, "summary.csv")), csvWithoutTiming(t, filepath.Join(sdir, "summary.csv")); !reflect.DeepEqual(a, b) {
-		t.Errorf("summary.csv differs apart from steps_per_sec:\nlocal %v\nslurm %v", a, b)
+	for _, f := range []string{"summary.csv", "runs.csv"} {
+		if a, b := csvWithoutTiming(t, filepath.Join(ldir, f)), csvWithoutTiming(t, filepath.Join(sdir, f)); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s differs apart from steps_per_sec:\nlocal %v\nslurm %v", f, a, b)
+		}
 	}
 	for _, fig := range []string{"entropy.png", "reward.png", "entropy_vs_reward.png"} {
 		a, _ := os.ReadFile(filepath.Join(ldir, "plots", fig))

@@ -60,7 +60,7 @@ parallel: 2
 	if !strings.Contains(log.String(), "making base policy") {
 		t.Errorf("the base policy was not made before the cells:\n%s", log.String())
 	}
-	for _, f := range []string{"manifest.json", "summary.md", "summary.csv", "report.html", "plots/entropy.png", "grpo_addition-s2/metrics.jsonl", "cells/" + cells[0].ID + ".yaml"} {
+	for _, f := range []string{"manifest.json", "summary.md", "summary.csv", "runs.csv", "report.html", "plots/entropy.png", "grpo_addition-s2/metrics.jsonl", "cells/" + cells[0].ID + ".yaml"} {
 		if _, err := os.Stat(filepath.Join(c.Out, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
@@ -68,6 +68,18 @@ parallel: 2
 	md, _ := os.ReadFile(filepath.Join(c.Out, "summary.md"))
 	if !strings.Contains(string(md), "clip_cov_addition seed=2") {
 		t.Errorf("summary lacks a run:\n%s", md)
+	}
+	// the comparison: clip_cov against the default baseline grpo, in
+	// numbers with intervals and in words
+	for _, want := range []string{"Differences are against **grpo_addition (2 seeds)**", "### final entropy (nats/token)", "(paired)", "### In words"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md)
+		}
+	}
+	sum, _ := os.ReadFile(filepath.Join(c.Out, "summary.csv"))
+	lines := strings.Split(strings.TrimSpace(string(sum)), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "final_entropy_diff_ci_low") || !strings.HasPrefix(lines[2], "clip_cov_addition (2 seeds),2,1 2,grpo_addition (2 seeds),") {
+		t.Errorf("summary.csv is not one row per series with the comparison columns:\n%s", sum)
 	}
 	// again: every cell is finished, so all are skipped
 	log.Reset()
