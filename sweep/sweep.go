@@ -39,15 +39,15 @@ type Config struct {
 	// sampler workers). It changes a run's numbers in the last bits (float32
 	// gradient sums are split by replica), so the manifest fixes it for the
 	// whole sweep. 0: local, max(1, cores/parallel); slurm, slurm.cpus_per_task.
-	Workers int         `mapstructure:"workers"`
-	Out     string      `mapstructure:"out"` // default runs/sweep-<name>
+	Workers int    `mapstructure:"workers"`
+	Out     string `mapstructure:"out"` // default runs/sweep-<name>
 	// Baseline is the series every other is compared with in the report
 	// (differences with 95% CIs, probability of improvement): an
 	// experiment of the sweep (its first variant) or a series label.
 	// Default: the first grpo_* experiment; none when the sweep has none.
-	Baseline string `mapstructure:"baseline"`
-	Slurm   SlurmConfig `mapstructure:"slurm"`
-	K8s     K8sConfig   `mapstructure:"k8s"`
+	Baseline string      `mapstructure:"baseline"`
+	Slurm    SlurmConfig `mapstructure:"slurm"`
+	K8s      K8sConfig   `mapstructure:"k8s"`
 }
 
 // maxWorkers bounds workers and slurm.cpus_per_task.
