@@ -77,6 +77,7 @@ func LoadTrain(nameOrFile string, env, sets []string) (trainer.Config, error) {
 	if err := Load(&cfg, src); err != nil {
 		return cfg, err
 	}
+	ResolvePaths(&cfg.Task, &cfg.Reward, src.File)
 	if err := cfg.Validate(); err != nil {
 		return cfg, withLine(err, src)
 	}

@@ -21,9 +21,9 @@ func Example() {
 	q := task.Generate(r, reward.Train)
 	fmt.Println(q.Prompt, q.Answer, task.Score(q, q.Answer).Correct)
 	// Output:
-	// "25+7-3<eos>" {Reward:1 Correct:true Format:true}
-	// "(25-3)+7"   {Reward:1 Correct:true Format:true}
-	// "25+7+3"     {Reward:0.1 Correct:false Format:true}
-	// "25+7-3=29"  {Reward:0 Correct:false Format:false}
+	// "25+7-3<eos>" {Reward:1 Correct:true Format:true Metrics:map[]}
+	// "(25-3)+7"   {Reward:1 Correct:true Format:true Metrics:map[]}
+	// "25+7+3"     {Reward:0.1 Correct:false Format:true Metrics:map[]}
+	// "25+7-3=29"  {Reward:0 Correct:false Format:false Metrics:map[]}
 	// 50,1,61>10: 61-1-50 true
 }

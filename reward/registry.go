@@ -20,6 +20,7 @@ var (
 	registry = map[string]Constructor{
 		"addition":       newAddition,
 		"countdown":      newCountdown,
+		"dataset":        newDataset,
 		"multiplication": newMultiplication,
 	}
 )

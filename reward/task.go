@@ -1,6 +1,7 @@
 package reward
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -34,6 +35,13 @@ type Problem struct {
 	Numbers []int  // operands [a b] (addition, multiplication) or the given numbers (countdown)
 	Target  int    // the value a correct answer equals
 	Split   Split  // the side of the partition Key hashes to
+
+	// Dataset problems (task "dataset") also carry these.
+	ID         string          // the line's "id" ("" when it has none)
+	Source     string          // where it was read, "data/train.jsonl:12"
+	Extra      json.RawMessage // the line's other fields as one JSON object (nil when none)
+	Options    []string        // the line's "options" (choice verifier)
+	hasNumbers bool            // Numbers and Target came from the line
 }
 
 // Key is the canonical identity of a problem, the string its split is
@@ -66,6 +74,9 @@ type Score struct {
 	Reward  float64 // in [0, 1]: correct_reward, format_reward or 0
 	Correct bool    // the answer is right (implies Format)
 	Format  bool    // the completion is well formed: a number, or an expression
+	// Metrics are extra per-completion numbers (from a reward command's
+	// reply); the trainer records their batch means as reward/<name>.
+	Metrics map[string]float64
 }
 
 // Task generates problems and scores completions for one kind of problem.
@@ -146,6 +157,19 @@ type Config struct {
 	Addition        AdditionConfig       `mapstructure:"addition"`          // read only when Name is "addition"
 	Multiplication  MultiplicationConfig `mapstructure:"multiplication"`    // read only when Name is "multiplication"
 	Countdown       CountdownConfig      `mapstructure:"countdown"`         // read only when Name is "countdown"
+
+	// The dataset task (Name "dataset"): the user's own JSONL files. These
+	// keys are refused for the other tasks. Paths in an experiment file are
+	// relative to it (configs makes them absolute).
+	Train        string           `mapstructure:"train" json:",omitzero"`         // training JSONL file; required
+	Test         string           `mapstructure:"test" json:",omitzero"`          // held-out JSONL file; required
+	Tokenizer    string           `mapstructure:"tokenizer" json:",omitzero"`     // tokenizer.json for a new base; "" = one character-level token per character of the training data
+	AllowOverlap bool             `mapstructure:"allow_overlap" json:",omitzero"` // accept test prompts that also occur in train (reported, not refused); default false
+	Verifier     string           `mapstructure:"verifier" json:",omitzero"`      // exact, numeric, choice, regex or expression; "" = exact
+	Numeric      NumericConfig    `mapstructure:"numeric" json:",omitzero"`       // numeric verifier (and regex then: numeric)
+	Choice       ChoiceConfig     `mapstructure:"choice" json:",omitzero"`        // choice verifier
+	Regex        RegexConfig      `mapstructure:"regex" json:",omitzero"`         // regex verifier
+	Expression   ExpressionConfig `mapstructure:"expression" json:",omitzero"`    // expression verifier
 }
 
 // DefaultConfig returns the countdown task with TinyZero's weights (1.0
@@ -165,16 +189,17 @@ func DefaultConfig() Config {
 // Validate checks the shared fields and the selected task's section, naming
 // the key, the value and what is allowed.
 func (c Config) Validate() error {
-	if !(c.HeldOutFraction > 0 && c.HeldOutFraction < 1) {
-		return fmt.Errorf("reward: held_out_fraction %v must be in (0, 1)", c.HeldOutFraction)
+	if err := c.validateWeights(); err != nil {
+		return err
 	}
-	if !(c.CorrectReward > 0 && c.CorrectReward <= 1) {
-		return fmt.Errorf("reward: correct_reward %v must be in (0, 1]", c.CorrectReward)
-	}
-	if !(c.FormatReward >= 0 && c.FormatReward <= c.CorrectReward) {
-		return fmt.Errorf("reward: format_reward %v must be in [0, correct_reward %v]", c.FormatReward, c.CorrectReward)
+	if c.Name != "dataset" {
+		if err := c.refuseDatasetKeys(); err != nil {
+			return err
+		}
 	}
 	switch c.Name {
+	case "dataset":
+		return c.validateDataset()
 	case "addition":
 		return c.Addition.validate(c.HeldOutFraction)
 	case "multiplication":
@@ -184,6 +209,19 @@ func (c Config) Validate() error {
 	}
 	if _, ok := lookup(c.Name); !ok {
 		return unknownName(c.Name)
+	}
+	return nil
+}
+
+func (c Config) validateWeights() error {
+	if !(c.HeldOutFraction > 0 && c.HeldOutFraction < 1) {
+		return fmt.Errorf("reward: held_out_fraction %v must be in (0, 1)", c.HeldOutFraction)
+	}
+	if !(c.CorrectReward > 0 && c.CorrectReward <= 1) {
+		return fmt.Errorf("reward: correct_reward %v must be in (0, 1]", c.CorrectReward)
+	}
+	if !(c.FormatReward >= 0 && c.FormatReward <= c.CorrectReward) {
+		return fmt.Errorf("reward: format_reward %v must be in [0, correct_reward %v]", c.FormatReward, c.CorrectReward)
 	}
 	return nil
 }

@@ -82,8 +82,11 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 		if err != nil {
 			return res, err
 		}
-		for i, sq := range b.Seqs {
-			sc := task.Score(problems[lo+i], tok.DecodeCompletion(sq.Tokens))
+		scores, err := scoreSeqs(task, tok, b.Seqs, problems[lo:hi])
+		if err != nil {
+			return res, err
+		}
+		for _, sc := range scores {
 			if sc.Correct {
 				res.Accuracy++
 			}
@@ -109,10 +112,14 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 		if err != nil {
 			return res, err
 		}
+		scores, err := scoreSeqs(task, tok, b.Seqs, problems[lo:hi])
+		if err != nil {
+			return res, err
+		}
 		for p := lo; p < hi; p++ {
 			c := 0
-			for _, sq := range b.Seqs[(p-lo)*k : (p-lo+1)*k] {
-				if task.Score(problems[p], tok.DecodeCompletion(sq.Tokens)).Correct {
+			for _, sc := range scores[(p-lo)*k : (p-lo+1)*k] {
+				if sc.Correct {
 					c++
 				}
 			}
@@ -141,4 +148,18 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 		res.Curve = append(res.Curve, PassPoint{K: kk, Pass: curve[i]})
 	}
 	return res, nil
+}
+
+// scoreSeqs scores seqs against their problems in one batch
+// (reward.ScoreAll: one request for a reward command).
+func scoreSeqs(task reward.Task, tok *tokens.Tokenizer, seqs []Sequence, problems []reward.Problem) ([]reward.Score, error) {
+	ps, texts := make([]reward.Problem, len(seqs)), make([]string, len(seqs))
+	for i, sq := range seqs {
+		ps[i], texts[i] = problems[sq.Prompt], tok.DecodeCompletion(sq.Tokens)
+	}
+	scores := make([]reward.Score, len(seqs))
+	if err := reward.ScoreAll(scores, task, ps, texts); err != nil {
+		return nil, fmt.Errorf("rollout: eval: %w", err)
+	}
+	return scores, nil
 }

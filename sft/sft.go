@@ -127,16 +127,22 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 			return Result{}, fmt.Errorf("%w: %s", ErrExists, out)
 		}
 	}
-	tok := tokens.New()
+	task, err := reward.New(cfg.Task)
+	if err != nil {
+		return Result{}, err
+	}
+	tok, err := TokenizerFor(cfg.Task, task)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := CheckProblems(task, tok, cfg.Model.MaxSeqLen, true); err != nil {
+		return Result{}, fmt.Errorf("%w (model.max_seq_len = %d)", err, cfg.Model.MaxSeqLen)
+	}
 	if cfg.Model.Vocab == 0 {
 		cfg.Model.Vocab = tok.VocabSize()
 	}
 	if cfg.Model.Vocab != tok.VocabSize() {
 		return Result{}, fmt.Errorf("sft: model.vocab = %d, the tokenizer has %d tokens", cfg.Model.Vocab, tok.VocabSize())
-	}
-	task, err := reward.New(cfg.Task)
-	if err != nil {
-		return Result{}, err
 	}
 	m, err := policy.New(cfg.Model)
 	if err != nil {
@@ -145,9 +151,9 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 	opt := policy.NewAdamW(cfg.Optim, m.W)
 	data := rand.New(rand.NewPCG(cfg.Seed, streamData))
 	evalRng := rand.New(rand.NewPCG(cfg.Seed, streamEval))
-	evalSet := make([]reward.Problem, cfg.EvalSize)
-	for i := range evalSet {
-		evalSet[i] = task.Generate(evalRng, reward.HeldOut)
+	evalSet, err := reward.HeldOutSet(task, evalRng, cfg.EvalSize)
+	if err != nil {
+		return Result{}, err
 	}
 	eng := rollout.New(m.W, int32(tok.EOSID()))
 	res := Result{Accuracy: math.NaN(), Checkpoint: out}
@@ -174,12 +180,12 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 			p := task.Generate(data, reward.Train)
 			ids, err := tok.EncodePrompt(p.Prompt)
 			if err != nil {
-				return res, fmt.Errorf("sft: prompt %q: %w", p.Prompt, err)
+				return res, fmt.Errorf("sft: %sprompt %q: %w", where(p), p.Prompt, err)
 			}
 			froms[i] = len(ids)
 			ans, err := tok.Encode(p.Answer)
 			if err != nil {
-				return res, fmt.Errorf("sft: answer %q: %w", p.Answer, err)
+				return res, fmt.Errorf("sft: %sanswer %q: %w", where(p), p.Answer, err)
 			}
 			for _, a := range ans {
 				ids = append(ids, int32(a))
@@ -188,8 +194,8 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 			seqs[i] = ids
 			maxLen = max(maxLen, len(ids)-1)
 		}
-		t := (maxLen + 7) / 8 * 8 // few distinct shapes, so few graphs
-		if t > cfg.Model.MaxSeqLen {
+		t := min((maxLen+7)/8*8, cfg.Model.MaxSeqLen) // few distinct shapes, so few graphs
+		if maxLen > cfg.Model.MaxSeqLen {
 			return res, fmt.Errorf("sft: sequences of %d tokens exceed model.max_seq_len = %d", maxLen+1, cfg.Model.MaxSeqLen)
 		}
 		bt := policy.NewBatch(cfg.BatchSize, t)
@@ -258,4 +264,63 @@ func CrossEntropy(in *policy.HeadInput, g *policy.HeadGrad) (float64, map[string
 		}
 	}
 	return loss, map[string]float64{"sft/loss": loss}, nil
+}
+
+func where(p reward.Problem) string {
+	if p.Source == "" {
+		return ""
+	}
+	return p.Source + ": "
+}
+
+// TokenizerFor returns the tokenizer a new base policy for the task gets:
+// task.tokenizer when set; for a dataset without one, a character-level
+// tokenizer of the training data's characters (tokens.FromChars); else the
+// built-in vocabulary.
+func TokenizerFor(cfg reward.Config, task reward.Task) (*tokens.Tokenizer, error) {
+	if cfg.Tokenizer != "" {
+		tok, err := tokens.Load(cfg.Tokenizer)
+		if err != nil {
+			return nil, fmt.Errorf("sft: task.tokenizer: %w", err)
+		}
+		return tok, nil
+	}
+	if d, ok := reward.Inner(task).(*reward.Dataset); ok {
+		tok, err := tokens.FromChars(d.Chars())
+		if err != nil {
+			return nil, fmt.Errorf("sft: tokenizer from %s: %w", cfg.Train, err)
+		}
+		return tok, nil
+	}
+	return tokens.New(), nil
+}
+
+// CheckProblems checks every problem of a task that can list them all (a
+// dataset; other tasks pass): its prompt (and, with answers, its answer)
+// must be encodable by tok, and <bos> + prompt + answer + <eos> (answers)
+// must fit maxLen tokens. The first failure is an error naming the
+// problem's file:line.
+func CheckProblems(task reward.Task, tok *tokens.Tokenizer, maxLen int, answers bool) error {
+	st, ok := reward.Inner(task).(reward.Streamer)
+	if !ok {
+		return nil
+	}
+	return st.Each(func(p reward.Problem) error {
+		ids, err := tok.EncodePrompt(p.Prompt)
+		if err != nil {
+			return fmt.Errorf("prompt %q: %w", p.Prompt, err)
+		}
+		n := len(ids)
+		if answers {
+			a, err := tok.Encode(p.Answer)
+			if err != nil {
+				return fmt.Errorf("answer %q: %w", p.Answer, err)
+			}
+			n += len(a) + 1
+			if n-1 > maxLen {
+				return fmt.Errorf("prompt + answer is %d tokens with <bos> and <eos>; a policy context of %d positions holds at most %d", n, maxLen, maxLen+1)
+			}
+		}
+		return nil
+	})
 }

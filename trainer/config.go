@@ -14,18 +14,19 @@ import (
 
 // Config is one experiment. Every field has a default (DefaultConfig).
 type Config struct {
-	Name      string             `mapstructure:"name"` // experiment name, shown in plots
-	Seed      uint64             `mapstructure:"seed"` // one seed makes the run reproducible
-	Out       string             `mapstructure:"out"`  // run directory; default runs/<name>-s<seed>
-	Base      BaseConfig         `mapstructure:"base"`
-	Task      reward.Config      `mapstructure:"task"`
-	Sampling  SamplingConfig     `mapstructure:"sampling"`
-	Algorithm AlgorithmConfig    `mapstructure:"algorithm"`
-	Optim     policy.OptimConfig `mapstructure:"optim"`
-	Train     TrainConfig        `mapstructure:"train"`
-	Log       LogConfig          `mapstructure:"log"`
-	Eval      EvalConfig         `mapstructure:"eval"`
-	Ckpt      CkptConfig         `mapstructure:"checkpoint"`
+	Name      string               `mapstructure:"name"` // experiment name, shown in plots
+	Seed      uint64               `mapstructure:"seed"` // one seed makes the run reproducible
+	Out       string               `mapstructure:"out"`  // run directory; default runs/<name>-s<seed>
+	Base      BaseConfig           `mapstructure:"base"`
+	Task      reward.Config        `mapstructure:"task"`
+	Reward    reward.CommandConfig `mapstructure:"reward" json:",omitzero"` // an external reward command; none by default
+	Sampling  SamplingConfig       `mapstructure:"sampling"`
+	Algorithm AlgorithmConfig      `mapstructure:"algorithm"`
+	Optim     policy.OptimConfig   `mapstructure:"optim"`
+	Train     TrainConfig          `mapstructure:"train"`
+	Log       LogConfig            `mapstructure:"log"`
+	Eval      EvalConfig           `mapstructure:"eval"`
+	Ckpt      CkptConfig           `mapstructure:"checkpoint"`
 }
 
 // BaseConfig says where the initial policy comes from.
@@ -135,6 +136,7 @@ func DefaultConfig() Config {
 		Seed:     1,
 		Base:     BaseConfig{SFT: sft.DefaultConfig()},
 		Task:     task,
+		Reward:   reward.DefaultCommandConfig(),
 		Sampling: SamplingConfig{Temperature: 1, TopP: 1, MaxNewTokens: 12, GroupSize: 8},
 		Algorithm: AlgorithmConfig{
 			Advantage:          advantage.DefaultConfig(),
@@ -168,6 +170,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Task.Validate(); err != nil {
 		return fmt.Errorf("task: %w", err)
+	}
+	if err := c.Reward.Validate(); err != nil {
+		return err
 	}
 	s := c.Sampling
 	switch {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/entrolab/entrolab/entropy"
 	"github.com/entrolab/entrolab/policy"
+	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/sft"
 )
 
@@ -102,6 +103,13 @@ func Open(cfg Config, dir string, resume, force bool, sftProgress func(sft.Progr
 		if err := r.restore(); err != nil {
 			return nil, err
 		}
+	}
+	if len(cfg.Reward.Command) > 0 {
+		c, err := reward.StartCommand(tr.Task, cfg.Reward, dir)
+		if err != nil {
+			return nil, err
+		}
+		tr.Task = c
 	}
 	return r, nil
 }

@@ -25,6 +25,13 @@ func (t *Trainer) score(batch []*sample, m map[string]float64) error {
 	}
 	stats(m, "critic/score", scores)
 	m["critic/accuracy"] = correct / float64(len(batch))
+	verdicts := make([]reward.Score, len(batch))
+	for i, s := range batch {
+		verdicts[i] = s.score
+	}
+	for k, v := range reward.MetricMeans(verdicts) { // a reward command's extra fields
+		m[k] = v
+	}
 	a := t.Cfg.Algorithm
 	if a.EMRL.Enabled {
 		lp, ent, mask := rows(batch, func(s *sample) []float64 { return s.old }), rows(batch, func(s *sample) []float64 { return s.oldEnt }), masks(batch)

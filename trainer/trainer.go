@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/rollout"
+	"github.com/entrolab/entrolab/sft"
 	"github.com/entrolab/entrolab/tokens"
 )
 
@@ -186,9 +188,8 @@ func New(cfg Config, base *policy.Checkpoint) (*Trainer, error) {
 	t.srcClip = rand.NewPCG(cfg.Seed, streamClip)
 	t.data, t.shuffle, t.clipRng = rand.New(t.srcData), rand.New(t.srcShuffle), rand.New(t.srcClip)
 	er := rand.New(rand.NewPCG(cfg.Seed, streamEval))
-	t.evalSet = make([]reward.Problem, cfg.Eval.Problems)
-	for i := range t.evalSet {
-		t.evalSet[i] = task.Generate(er, reward.HeldOut)
+	if t.evalSet, err = reward.HeldOutSet(task, er, cfg.Eval.Problems); err != nil {
+		return nil, err
 	}
 	if err := t.checkContext(); err != nil {
 		return nil, err
@@ -198,6 +199,20 @@ func New(cfg Config, base *policy.Checkpoint) (*Trainer, error) {
 
 // checkContext makes sure the longest prompt plus completion fits the model.
 func (t *Trainer) checkContext() error {
+	if _, ok := reward.Inner(t.Task).(reward.Streamer); ok {
+		// a dataset: every prompt, exactly
+		ctx := t.Model.W.Cfg.MaxSeqLen - t.Cfg.Sampling.MaxNewTokens
+		if err := sft.CheckProblems(t.Task, t.Tok, ctx-1, false); err != nil {
+			return fmt.Errorf("trainer: %w", err)
+		}
+		return reward.Inner(t.Task).(reward.Streamer).Each(func(p reward.Problem) error {
+			ids, _ := t.Tok.EncodePrompt(p.Prompt)
+			if len(ids) > ctx {
+				return fmt.Errorf("trainer: prompt of %d tokens + sampling.max_new_tokens = %d exceed the model's context of %d", len(ids), t.Cfg.Sampling.MaxNewTokens, t.Model.W.Cfg.MaxSeqLen)
+			}
+			return nil
+		})
+	}
 	r := rand.New(rand.NewPCG(t.Cfg.Seed, 99))
 	longest := 0
 	for i := 0; i < 200; i++ {
@@ -353,12 +368,18 @@ func (t *Trainer) generate(eng *rollout.Engine, probs []reward.Problem, s rollou
 		return nil, err
 	}
 	out := make([]*sample, len(b.Seqs))
+	sp, sc, texts := make([]reward.Problem, len(b.Seqs)), make([]reward.Score, len(b.Seqs)), make([]string, len(b.Seqs))
 	for i := range b.Seqs {
 		sq := b.Seqs[i]
 		p := sq.Prompt
 		out[i] = &sample{prob: probs[p], prompt: prompts[p], seq: sq, group: p}
-		sc := t.Task.Score(probs[p], t.Tok.DecodeCompletion(sq.Tokens))
-		out[i].score, out[i].reward = sc, sc.Reward
+		sp[i], texts[i] = probs[p], t.Tok.DecodeCompletion(sq.Tokens)
+	}
+	if err := reward.ScoreAll(sc, t.Task, sp, texts); err != nil { // one batch for a reward command
+		return nil, err
+	}
+	for i, s := range out {
+		s.score, s.reward = sc[i], sc[i].Reward
 	}
 	return out, nil
 }
@@ -511,4 +532,12 @@ func (t *Trainer) SetWorkers(n int) {
 		t.ref.Replicas = n
 		t.refEng.Workers = n
 	}
+}
+
+// Close stops what the trainer started (a reward command's child process).
+func (t *Trainer) Close() error {
+	if c, ok := t.Task.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }

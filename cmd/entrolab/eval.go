@@ -103,9 +103,9 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 		return err
 	}
 	r := rand.New(rand.NewPCG(o.seed, 2))
-	problems := make([]reward.Problem, o.n)
-	for i := range problems {
-		problems[i] = task.Generate(r, reward.HeldOut)
+	problems, err := reward.HeldOutSet(task, r, o.n)
+	if err != nil {
+		return err
 	}
 	eng := rollout.New(ck.Weights, int32(tok.EOSID()))
 	s := rollout.Sampling{Temperature: o.temperature, TopP: 1, MaxNewTokens: o.maxNew, N: max(o.k, 1)}

@@ -74,6 +74,7 @@ func (o *sftOptions) resolve(cmd *cobra.Command) (sft.Config, error) {
 	if err := configs.Load(&cfg, configs.Source{File: o.config, Env: os.Environ(), Sets: sets}); err != nil {
 		return cfg, err
 	}
+	configs.ResolvePaths(&cfg.Task, nil, o.config)
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/entrolab/entrolab/configs"
 	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/plots"
+	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/sft"
 	"github.com/entrolab/entrolab/trainer"
 	"github.com/spf13/cobra"
@@ -127,9 +128,13 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	cfg = r.Cfg
 	if err := configs.WriteResolved(dir, cfg); err != nil {
 		return err
+	}
+	if d, ok := reward.Inner(r.Task).(*reward.Dataset); ok {
+		fmt.Fprintln(w, "train: "+d.Summary())
 	}
 	fmt.Fprintf(w, "train: %s, seed %d, %d steps, base %s, run %s\n", cfg.Name, cfg.Seed, cfg.Train.Steps, r.Base, dir)
 	if r.Step > 0 {
@@ -143,6 +148,9 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	runErr := r.Trainer.Run(cmd.Context())
 	bar.Done()
 	if runErr != nil && cmd.Context().Err() == nil {
+		if r.Step >= cfg.Ckpt.Every {
+			fmt.Fprintf(w, "train: failed after step %d; the last checkpoint in %s/checkpoints is kept: resume with --resume %s\n", r.Step, dir, dir)
+		}
 		return runErr
 	}
 	if runErr != nil {
