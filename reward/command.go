@@ -3,6 +3,7 @@ package reward
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,6 +168,7 @@ func StartCommand(task Task, cfg CommandConfig, dir string) (*Command, error) {
 		return nil, fmt.Errorf("reward: %s: %w", c.name(), err)
 	}
 	c.stderr = &tailWriter{w: c.log}
+	fmt.Fprintf(c.log, "# entrolab: starting %s in %s%s\n", c.name(), absDir, fileHashes(cfg.Command))
 	p := exec.Command(cfg.Command[0], cfg.Command[1:]...)
 	p.Dir = absDir
 	p.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "PYTHONUNBUFFERED=1", "ENTROLAB_RUN_DIR=" + absDir}
@@ -482,4 +484,21 @@ func (t *tailWriter) tail() string {
 		s = s[len(s)-300:]
 	}
 	return s
+}
+
+// fileHashes names the SHA-256 of each argument that is a file (a reward
+// script), so the run's log records which code scored it.
+func fileHashes(argv []string) string {
+	var b strings.Builder
+	for _, a := range argv {
+		if !filepath.IsAbs(a) {
+			continue
+		}
+		data, err := os.ReadFile(a)
+		if err != nil || len(data) > 64<<20 {
+			continue
+		}
+		fmt.Fprintf(&b, "; sha256(%s) = %x", filepath.Base(a), sha256.Sum256(data))
+	}
+	return b.String()
 }
