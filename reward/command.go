@@ -74,8 +74,11 @@ type CommandConfig struct {
 	Env []string `mapstructure:"env" json:",omitzero"`
 }
 
-// DefaultCommandConfig is no command, with a 30 s reply timeout.
-func DefaultCommandConfig() CommandConfig { return CommandConfig{Timeout: "30s"} }
+// DefaultCommandConfig is no command, with a 30 s reply timeout (empty,
+// not nil, lists, so that a YAML round trip is exact).
+func DefaultCommandConfig() CommandConfig {
+	return CommandConfig{Command: []string{}, Timeout: "30s", Env: []string{}}
+}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

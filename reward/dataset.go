@@ -120,8 +120,6 @@ type Streamer interface {
 	Each(fn func(p Problem) error) error
 }
 
-func newDataset(cfg Config) (Task, error) { return OpenDataset(cfg) }
-
 // OpenDataset opens and validates the dataset cfg names (see Dataset).
 func OpenDataset(cfg Config) (*Dataset, error) {
 	if cfg.Name != "dataset" {

@@ -20,16 +20,19 @@ var (
 	registry = map[string]Constructor{
 		"addition":       newAddition,
 		"countdown":      newCountdown,
-		"dataset":        newDataset,
 		"multiplication": newMultiplication,
 	}
 )
 
-// New validates cfg and builds the task it names. An unknown name gives an
+// New validates cfg and builds the task it names: a registered generator,
+// or "dataset" (OpenDataset), which is not registered (it needs files). An unknown name gives an
 // error wrapping ErrUnknownName that lists the known ones:
 //
-//	reward: unknown task "adition" (known: addition, countdown, multiplication)
+//	reward: unknown task "adition" (known: addition, countdown, multiplication; or dataset, for your own JSONL files)
 func New(cfg Config) (Task, error) {
+	if cfg.Name == "dataset" { // the user's files: not a generator, so not in Names
+		return OpenDataset(cfg)
+	}
 	ctor, ok := lookup(cfg.Name)
 	if !ok {
 		return nil, unknownName(cfg.Name)
@@ -74,5 +77,5 @@ func lookup(name string) (Constructor, bool) {
 }
 
 func unknownName(name string) error {
-	return fmt.Errorf("%w %q (known: %s)", ErrUnknownName, name, strings.Join(Names(), ", "))
+	return fmt.Errorf("%w %q (known: %s; or dataset, for your own JSONL files)", ErrUnknownName, name, strings.Join(Names(), ", "))
 }

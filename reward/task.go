@@ -183,6 +183,7 @@ func DefaultConfig() Config {
 		Addition:        DefaultAdditionConfig(),
 		Multiplication:  DefaultMultiplicationConfig(),
 		Countdown:       DefaultCountdownConfig(),
+		Choice:          ChoiceConfig{Options: []string{}},
 	}
 }
 

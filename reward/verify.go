@@ -24,10 +24,15 @@ type NumericConfig struct {
 type ChoiceConfig struct {
 	// Options are the allowed answers for every line; empty: each line's own
 	// "options" field (a list of strings).
-	Options []string `mapstructure:"options" json:",omitzero"`
+	Options []string `mapstructure:"options" json:",omitempty"`
 	// IgnoreCase compares options without regard to letter case; default false.
 	IgnoreCase bool `mapstructure:"ignore_case" json:",omitzero"`
 }
+
+// IsZero reports whether c has no settings (for json's omitzero: an empty
+// Options list, which DefaultConfig sets so that a YAML round trip of [] is
+// exact, counts as none).
+func (c ChoiceConfig) IsZero() bool { return len(c.Options) == 0 && !c.IgnoreCase }
 
 // RegexConfig configures the regex verifier.
 type RegexConfig struct {
