@@ -453,6 +453,17 @@ func (c *Command) Close() error {
 	return nil
 }
 
+// Score is ScoreBatch for one completion; a failure gives a zero Score here
+// (ScoreAll, which entrolab uses, reports it, and the Command refuses
+// further batches).
+func (c *Command) Score(p Problem, completion string) Score {
+	dst := make([]Score, 1)
+	if err := c.ScoreBatch(dst, []Problem{p}, []string{completion}); err != nil {
+		return Score{}
+	}
+	return dst[0]
+}
+
 // Unwrap returns the task whose problems the command scores.
 func (c *Command) Unwrap() Task { return c.Task }
 

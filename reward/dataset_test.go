@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -231,4 +232,44 @@ func FuzzDatasetLine(f *testing.F) {
 			t.Fatalf("parse(%q) = %+v", line, p)
 		}
 	})
+}
+
+// TestDatasetMemoryBounded opens a file of 100,000 lines (7 MB) and
+// checks what the open dataset keeps: its offset index (8 bytes per 64
+// lines) and the alphabet, not the lines. The file is never read whole.
+func TestDatasetMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 7 MB file")
+	}
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "train.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100_000
+	var size int
+	for i := range n {
+		k, _ := fmt.Fprintf(f, `{"id": %d, "prompt": "problem number %07d>", "answer": "%07d"}`+"\n", i, i, n-i)
+		size += k
+	}
+	f.Close()
+	test := writeFile(t, dir, "test.jsonl", `{"prompt": "held out", "answer": "1"}`)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	d, err := OpenDataset(datasetConfig(filepath.Join(dir, "train.jsonl"), test))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	kept := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d lines, %d bytes: the open dataset keeps %d bytes of heap (index %d entries)", n, size, kept, len(d.train.index))
+	if kept > int64(size)/20 {
+		t.Errorf("the open dataset keeps %d bytes of heap for a %d-byte file, want < 5%%", kept, size)
+	}
+	if p, err := d.train.problem(n - 1); err != nil || p.ID != fmt.Sprint(n-1) {
+		t.Errorf("last line = %+v, %v", p, err)
+	}
+	runtime.KeepAlive(d)
 }

@@ -75,3 +75,28 @@ func TestSFTDatasetChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenizerFor: task.tokenizer wins; a dataset without one gets its
+// characters; a generated task the built-in vocabulary.
+func TestTokenizerFor(t *testing.T) {
+	cfg := datasetSFT(t, []string{`{"prompt": "12+3=", "answer": "15"}`}, []string{`{"prompt": "1+1=", "answer": "2"}`})
+	task, err := reward.New(cfg.Task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := TokenizerFor(cfg.Task, task)
+	if err != nil || tok.VocabSize() != 4+6 {
+		t.Fatalf("from data: %v tokens %v, want 10", tok.Tokens(), err)
+	}
+	cfg.Task.Tokenizer = filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := tokens.New().Save(cfg.Task.Tokenizer); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err = TokenizerFor(cfg.Task, task); err != nil || tok.VocabSize() != tokens.New().VocabSize() {
+		t.Fatalf("task.tokenizer: %v, %v", tok, err)
+	}
+	cfg.Task.Tokenizer = filepath.Join(t.TempDir(), "missing.json")
+	if _, err = TokenizerFor(cfg.Task, task); err == nil || !strings.Contains(err.Error(), "task.tokenizer") {
+		t.Fatalf("missing task.tokenizer: %v", err)
+	}
+}

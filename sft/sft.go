@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 	if err != nil {
 		return Result{}, err
 	}
-	if err := CheckProblems(task, tok, cfg.Model.MaxSeqLen, true); err != nil {
+	if err := CheckProblems(task, tok, cfg.Model.MaxSeqLen); err != nil {
 		return Result{}, fmt.Errorf("%w (model.max_seq_len = %d)", err, cfg.Model.MaxSeqLen)
 	}
 	if cfg.Model.Vocab == 0 {
@@ -296,11 +296,11 @@ func TokenizerFor(cfg reward.Config, task reward.Task) (*tokens.Tokenizer, error
 }
 
 // CheckProblems checks every problem of a task that can list them all (a
-// dataset; other tasks pass): its prompt (and, with answers, its answer)
-// must be encodable by tok, and <bos> + prompt + answer + <eos> (answers)
-// must fit maxLen tokens. The first failure is an error naming the
-// problem's file:line.
-func CheckProblems(task reward.Task, tok *tokens.Tokenizer, maxLen int, answers bool) error {
+// dataset; other tasks pass): its prompt and answer must be encodable by
+// tok, and <bos> + prompt + answer + <eos> must fit a policy context of
+// maxLen positions (maxLen + 1 tokens: the last is only a target). The
+// first failure is an error naming the problem's file:line.
+func CheckProblems(task reward.Task, tok *tokens.Tokenizer, maxLen int) error {
 	st, ok := reward.Inner(task).(reward.Streamer)
 	if !ok {
 		return nil
@@ -310,16 +310,12 @@ func CheckProblems(task reward.Task, tok *tokens.Tokenizer, maxLen int, answers 
 		if err != nil {
 			return fmt.Errorf("prompt %q: %w", p.Prompt, err)
 		}
-		n := len(ids)
-		if answers {
-			a, err := tok.Encode(p.Answer)
-			if err != nil {
-				return fmt.Errorf("answer %q: %w", p.Answer, err)
-			}
-			n += len(a) + 1
-			if n-1 > maxLen {
-				return fmt.Errorf("prompt + answer is %d tokens with <bos> and <eos>; a policy context of %d positions holds at most %d", n, maxLen, maxLen+1)
-			}
+		a, err := tok.Encode(p.Answer)
+		if err != nil {
+			return fmt.Errorf("answer %q: %w", p.Answer, err)
+		}
+		if n := len(ids) + len(a) + 1; n-1 > maxLen {
+			return fmt.Errorf("prompt + answer is %d tokens with <bos> and <eos>; a policy context of %d positions holds at most %d", n, maxLen, maxLen+1)
 		}
 		return nil
 	})

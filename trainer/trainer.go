@@ -16,7 +16,6 @@ import (
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/rollout"
-	"github.com/entrolab/entrolab/sft"
 	"github.com/entrolab/entrolab/tokens"
 )
 
@@ -199,16 +198,14 @@ func New(cfg Config, base *policy.Checkpoint) (*Trainer, error) {
 
 // checkContext makes sure the longest prompt plus completion fits the model.
 func (t *Trainer) checkContext() error {
-	if _, ok := reward.Inner(t.Task).(reward.Streamer); ok {
-		// a dataset: every prompt, exactly
-		ctx := t.Model.W.Cfg.MaxSeqLen - t.Cfg.Sampling.MaxNewTokens
-		if err := sft.CheckProblems(t.Task, t.Tok, ctx-1, false); err != nil {
-			return fmt.Errorf("trainer: %w", err)
-		}
-		return reward.Inner(t.Task).(reward.Streamer).Each(func(p reward.Problem) error {
-			ids, _ := t.Tok.EncodePrompt(p.Prompt)
-			if len(ids) > ctx {
-				return fmt.Errorf("trainer: prompt of %d tokens + sampling.max_new_tokens = %d exceed the model's context of %d", len(ids), t.Cfg.Sampling.MaxNewTokens, t.Model.W.Cfg.MaxSeqLen)
+	if st, ok := reward.Inner(t.Task).(reward.Streamer); ok { // a dataset: every prompt, exactly
+		return st.Each(func(p reward.Problem) error {
+			ids, err := t.Tok.EncodePrompt(p.Prompt)
+			if err != nil {
+				return fmt.Errorf("prompt %q: %w (the base's tokenizer)", p.Prompt, err)
+			}
+			if ctx := t.Model.W.Cfg.MaxSeqLen; len(ids)+t.Cfg.Sampling.MaxNewTokens > ctx {
+				return fmt.Errorf("prompt of %d tokens + sampling.max_new_tokens = %d exceed the model's context of %d", len(ids), t.Cfg.Sampling.MaxNewTokens, ctx)
 			}
 			return nil
 		})

@@ -27,6 +27,7 @@ func newTasksCmd() *cobra.Command {
 				p := t.Generate(rand.New(rand.NewPCG(1, 1)), reward.Train)
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", name, p.Prompt, p.Answer)
 			}
+			fmt.Fprintln(tw, "dataset\t(your JSONL: task.train, task.test)\t(README: Bring your own task; examples/reverse)")
 			return tw.Flush()
 		},
 	}
