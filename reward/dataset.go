@@ -167,10 +167,14 @@ func OpenDataset(cfg Config) (*Dataset, error) {
 		return nil, err
 	}
 	if len(overlap) > 0 {
-		if !cfg.AllowOverlap {
-			return nil, d.overlapError(overlap)
+		err := d.overlapError(overlap)
+		switch {
+		case err == nil: // only hash collisions
+		case !cfg.AllowOverlap:
+			return nil, err
+		default:
+			d.overlap = len(overlap)
 		}
-		d.overlap = len(overlap)
 	}
 	for r := range chars {
 		d.chars = append(d.chars, r)
@@ -180,7 +184,8 @@ func OpenDataset(cfg Config) (*Dataset, error) {
 }
 
 // overlapError names the first overlapping test lines with their train twins
-// (a second pass over the training file finds those).
+// (a second pass over the training file finds those); nil when those turn
+// out to be hash collisions.
 func (d *Dataset) overlapError(testLines []int) error {
 	want := map[uint64][]int{} // prompt hash -> test lines
 	shown := testLines[:min(len(testLines), maxReported)]
@@ -213,6 +218,9 @@ func (d *Dataset) overlapError(testLines []int) error {
 		if trl, ok := twin[tl]; ok {
 			cases = append(cases, fmt.Sprintf("%s:%d = %s:%d %q", d.test.path, tl, d.train.path, trl, byLine[tl]))
 		}
+	}
+	if len(cases) == 0 { // the hashes collided; no prompt is shared
+		return nil
 	}
 	return fmt.Errorf("reward: dataset: %d test prompts also occur in the training data (%s); remove them, or set task.allow_overlap: true to accept and report them",
 		len(testLines), strings.Join(cases, ", "))

@@ -27,6 +27,14 @@
 // and its commuted twin always fall on the same side and no held-out problem
 // is ever drawn for training.
 //
+// The user's own task ("dataset", dataset.go) reads problems from two JSONL
+// files, validated line by line before any work and streamed (never read
+// whole), and scores them with a built-in verifier (verify.go: exact,
+// numeric, choice, regex, expression) under the same two weights. A reward
+// command (command.go) scores whole batches in an external process that
+// speaks JSON lines; ScoreAll is the one call that scores a batch with
+// either.
+//
 // Feeds: the trainer draws problems (Generate) with its own *rand.Rand and
 // scores decoded completions (Score); package tokens encodes every prompt
 // and answer (its tests check this). Shapes: none; one problem and one
