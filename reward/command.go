@@ -186,6 +186,7 @@ func StartCommand(task Task, cfg CommandConfig, dir string) (*Command, error) {
 		p.Env = append(p.Env, e)
 	}
 	p.Stderr = c.stderr
+	detach(p)
 	if c.stdin, err = p.StdinPipe(); err != nil {
 		c.log.Close()
 		return nil, err

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package reward
+
+import "os/exec"
+
+func detach(p *exec.Cmd) {}
