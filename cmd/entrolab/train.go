@@ -147,7 +147,7 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	r.Observe(barObserver{bar})
 	runErr := r.Trainer.Run(cmd.Context())
 	bar.Done()
-	if runErr != nil && cmd.Context().Err() == nil {
+	if runErr != nil && (cmd.Context().Err() == nil || !errors.Is(runErr, cmd.Context().Err())) { // a failed step (a reward command's error too) is not checkpointed
 		if r.Step >= cfg.Ckpt.Every {
 			fmt.Fprintf(w, "train: failed after step %d; the last checkpoint in %s/checkpoints is kept: resume with --resume %s\n", r.Step, dir, dir)
 		}
