@@ -187,6 +187,7 @@ func StartCommand(task Task, cfg CommandConfig, dir string) (*Command, error) {
 	}
 	p.Stderr = c.stderr
 	detach(p)
+	p.WaitDelay = 2 * time.Second // a grandchild holding the pipes open cannot block Wait
 	if c.stdin, err = p.StdinPipe(); err != nil {
 		c.log.Close()
 		return nil, err
@@ -420,7 +421,7 @@ func (c *Command) stderrTail() string {
 func (c *Command) kill() {
 	if c.proc != nil && c.proc.Process != nil {
 		close(c.stop)
-		c.proc.Process.Kill()
+		killAll(c.proc)
 		<-c.exited
 		c.proc = nil
 	}
@@ -443,7 +444,7 @@ func (c *Command) Close() error {
 	case <-c.exited:
 	case <-time.After(5 * time.Second):
 		close(c.stop)
-		c.proc.Process.Kill()
+		killAll(c.proc)
 		<-c.exited
 	}
 	c.proc = nil
