@@ -71,7 +71,7 @@ func problemKey(task string, numbers []int, target int) string {
 
 // Score is the verdict on one completion.
 type Score struct {
-	Reward  float64 // in [0, 1]: correct_reward, format_reward or 0
+	Reward  float64 // in [0, 1]: correct_reward, format_reward or 0 (a reward command: any finite number)
 	Correct bool    // the answer is right (implies Format)
 	Format  bool    // the completion is well formed: a number, or an expression
 	// Metrics are extra per-completion numbers (from a reward command's

@@ -14,19 +14,22 @@ import (
 
 // Config is one experiment. Every field has a default (DefaultConfig).
 type Config struct {
-	Name      string               `mapstructure:"name"` // experiment name, shown in plots
-	Seed      uint64               `mapstructure:"seed"` // one seed makes the run reproducible
-	Out       string               `mapstructure:"out"`  // run directory; default runs/<name>-s<seed>
-	Base      BaseConfig           `mapstructure:"base"`
-	Task      reward.Config        `mapstructure:"task"`
-	Reward    reward.CommandConfig `mapstructure:"reward" json:",omitzero"` // an external reward command; none by default
-	Sampling  SamplingConfig       `mapstructure:"sampling"`
-	Algorithm AlgorithmConfig      `mapstructure:"algorithm"`
-	Optim     policy.OptimConfig   `mapstructure:"optim"`
-	Train     TrainConfig          `mapstructure:"train"`
-	Log       LogConfig            `mapstructure:"log"`
-	Eval      EvalConfig           `mapstructure:"eval"`
-	Ckpt      CkptConfig           `mapstructure:"checkpoint"`
+	Name      string             `mapstructure:"name"` // experiment name, shown in plots
+	Seed      uint64             `mapstructure:"seed"` // one seed makes the run reproducible
+	Out       string             `mapstructure:"out"`  // run directory; default runs/<name>-s<seed>
+	Base      BaseConfig         `mapstructure:"base"`
+	Task      reward.Config      `mapstructure:"task"`
+	Sampling  SamplingConfig     `mapstructure:"sampling"`
+	Algorithm AlgorithmConfig    `mapstructure:"algorithm"`
+	Optim     policy.OptimConfig `mapstructure:"optim"`
+	Train     TrainConfig        `mapstructure:"train"`
+	Log       LogConfig          `mapstructure:"log"`
+	Eval      EvalConfig         `mapstructure:"eval"`
+	Ckpt      CkptConfig         `mapstructure:"checkpoint"`
+
+	// Reward is an external reward command scoring the completions (README,
+	// "Bring your own task"); none by default.
+	Reward reward.CommandConfig `mapstructure:"reward"`
 }
 
 // BaseConfig says where the initial policy comes from.
