@@ -221,3 +221,31 @@ func TestCommandConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseReply: any reply line is accepted or refused, never a panic; an
+// accepted one gives finite rewards and well-named metrics.
+func FuzzParseReply(f *testing.F) {
+	f.Add(`{"results": [{"reward": 1, "correct": true, "x": 2}, {"reward": 0.5, "format": true, "ok": false}]}`, 2)
+	f.Add(`{"results": [{"reward": 1e999}]}`, 1)
+	f.Add(`{"results": []}`, 0)
+	f.Add(`garbage`, 1)
+	f.Fuzz(func(t *testing.T, line string, n int) {
+		if n < 0 || n > 64 {
+			return
+		}
+		dst := make([]Score, n)
+		if err := parseReply(dst, []byte(line)); err != nil {
+			return
+		}
+		for _, s := range dst {
+			if s.Reward != s.Reward || s.Reward > 1e308 || s.Reward < -1e308 {
+				t.Fatalf("parseReply(%q) reward %v", line, s.Reward)
+			}
+			for k := range s.Metrics {
+				if !metricName.MatchString(k) {
+					t.Fatalf("parseReply(%q) metric %q", line, k)
+				}
+			}
+		}
+	})
+}
