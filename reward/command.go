@@ -432,10 +432,13 @@ func (c *Command) kill() {
 }
 
 // Close ends the child: its stdin is closed, and it is killed if it has not
-// exited 5 s later.
+// exited 5 s later. The wrapped task is closed too when it is an io.Closer.
 func (c *Command) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if cl, ok := c.Task.(io.Closer); ok {
+		defer cl.Close()
+	}
 	if c.proc == nil {
 		return nil
 	}

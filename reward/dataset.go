@@ -226,6 +226,11 @@ func (d *Dataset) overlapError(testLines []int) error {
 		len(testLines), strings.Join(cases, ", "))
 }
 
+// Close closes the two files.
+func (d *Dataset) Close() error {
+	return errors.Join(d.train.f.Close(), d.test.f.Close())
+}
+
 // Name returns "dataset".
 func (*Dataset) Name() string { return "dataset" }
 

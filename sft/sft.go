@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -130,6 +131,9 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 	task, err := reward.New(cfg.Task)
 	if err != nil {
 		return Result{}, err
+	}
+	if c, ok := task.(io.Closer); ok {
+		defer c.Close()
 	}
 	tok, err := TokenizerFor(cfg.Task, task)
 	if err != nil {

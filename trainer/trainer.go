@@ -531,7 +531,8 @@ func (t *Trainer) SetWorkers(n int) {
 	}
 }
 
-// Close stops what the trainer started (a reward command's child process).
+// Close stops what the trainer started: a reward command's child process,
+// a dataset's open files.
 func (t *Trainer) Close() error {
 	if c, ok := t.Task.(io.Closer); ok {
 		return c.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"text/tabwriter"
@@ -101,6 +102,9 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 	task, err := reward.New(tc)
 	if err != nil {
 		return err
+	}
+	if c, ok := task.(io.Closer); ok {
+		defer c.Close()
 	}
 	r := rand.New(rand.NewPCG(o.seed, 2))
 	problems, err := reward.HeldOutSet(task, r, o.n)
