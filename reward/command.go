@@ -102,6 +102,9 @@ func (c CommandConfig) Validate() error {
 	if len(c.Command) == 0 && len(c.Env) > 0 {
 		return fmt.Errorf("reward: reward.env is set but reward.command is empty")
 	}
+	if len(c.Command) == 0 && d != 30*time.Second {
+		return fmt.Errorf("reward: reward.timeout %q is set but reward.command is empty", c.Timeout)
+	}
 	return nil
 }
 

@@ -213,7 +213,8 @@ func TestCommandConfigValidate(t *testing.T) {
 		{CommandConfig{Command: []string{"x"}, Timeout: "-1s"}, "reward.timeout"},
 		{CommandConfig{Command: []string{"x", ""}, Timeout: "1s"}, "reward.command[1] is empty"},
 		{CommandConfig{Command: []string{"x"}, Timeout: "1s", Env: []string{"1X=2"}}, "reward.env[0]"},
-		{CommandConfig{Timeout: "1s", Env: []string{"X"}}, "reward.command is empty"},
+		{CommandConfig{Timeout: "30s", Env: []string{"X"}}, "reward.env is set but reward.command is empty"},
+		{CommandConfig{Timeout: "10s"}, `reward.timeout "10s" is set but reward.command is empty`},
 	} {
 		err := tc.c.Validate()
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {

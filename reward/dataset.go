@@ -38,6 +38,8 @@ func (c Config) refuseDatasetKeys() error {
 	}{
 		{"train", c.Train != ""}, {"test", c.Test != ""}, {"tokenizer", c.Tokenizer != ""},
 		{"allow_overlap", c.AllowOverlap}, {"verifier", c.Verifier != ""},
+		{"numeric", c.Numeric != (NumericConfig{})}, {"choice", !c.Choice.IsZero()},
+		{"regex", c.Regex != (RegexConfig{})}, {"expression", c.Expression != (ExpressionConfig{})},
 	} {
 		if k.set {
 			return fmt.Errorf("reward: task.%s is read only when task.name is dataset (task.name is %q)", k.key, c.Name)

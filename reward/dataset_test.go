@@ -182,6 +182,11 @@ func TestDatasetConfigKeys(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "task.train is read only when task.name is dataset") {
 		t.Errorf("Validate(addition with train) = %v", err)
 	}
+	c = DefaultConfig()
+	c.Name, c.Regex.Pattern = "addition", "x"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "task.regex is read only when task.name is dataset") {
+		t.Errorf("Validate(addition with regex) = %v", err)
+	}
 	c = datasetConfig("", "t.jsonl")
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "task.train is empty") {
 		t.Errorf("Validate(no train) = %v", err)
@@ -202,6 +207,9 @@ func TestDatasetConfigKeys(t *testing.T) {
 		{func(c *Config) { c.Regex.Then = "fuzzy" }, "task.regex.then"},
 		{func(c *Config) { c.Numeric.Tolerance = -1 }, "task.numeric.tolerance"},
 		{func(c *Config) { c.Choice.Options = []string{" A"} }, "task.choice.options[0]"},
+		{func(c *Config) { c.Regex.Pattern = "x" }, "task.regex is set, but task.verifier exact (the default) does not read it"},
+		{func(c *Config) { c.Verifier, c.Numeric.Tolerance = "choice", 0.1 }, "task.numeric is set, but task.verifier choice does not read it"},
+		{func(c *Config) { c.Expression.RequireAll = true }, "task.expression is set"},
 	} {
 		c := datasetConfig(f, f)
 		m.f(&c)

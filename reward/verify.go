@@ -90,6 +90,26 @@ func newVerifier(c Config) (verifier, error) {
 	return nil, fmt.Errorf("reward: task.verifier %q is not known (known: %s)", c.Verifier, strings.Join(verifierNames, ", "))
 }
 
+// inactiveVerifierKey names a verifier section that is set although the
+// selected verifier does not read it ("" when none is).
+func (c Config) inactiveVerifierKey() string {
+	v := c.Verifier
+	if v == "" {
+		v = "exact"
+	}
+	switch {
+	case c.Numeric != (NumericConfig{}) && v != "numeric" && !(v == "regex" && c.Regex.Then == "numeric"):
+		return "numeric"
+	case !c.Choice.IsZero() && v != "choice":
+		return "choice"
+	case c.Regex != (RegexConfig{}) && v != "regex":
+		return "regex"
+	case c.Expression != (ExpressionConfig{}) && v != "expression":
+		return "expression"
+	}
+	return ""
+}
+
 func (c Config) validateVerifier() error {
 	if c.Verifier != "" && !slices.Contains(verifierNames, c.Verifier) {
 		return fmt.Errorf("reward: task.verifier %q is not known (known: %s)", c.Verifier, strings.Join(verifierNames, ", "))
@@ -115,6 +135,13 @@ func (c Config) validateVerifier() error {
 	case "", "exact", "numeric":
 	default:
 		return fmt.Errorf("reward: task.regex.then %q must be exact or numeric", c.Regex.Then)
+	}
+	if k := c.inactiveVerifierKey(); k != "" {
+		v := c.Verifier
+		if v == "" {
+			v = "exact (the default)"
+		}
+		return fmt.Errorf("reward: task.%s is set, but task.verifier %s does not read it", k, v)
 	}
 	return nil
 }
