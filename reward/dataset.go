@@ -404,26 +404,30 @@ func openJSONL(path string, split Split, v verifier, each func(p *Problem) error
 		jf.size = st.Size()
 	}
 	slices.Sort(ids)
+	dup := map[uint64]bool{}
 	for i := 1; i < len(ids); i++ {
 		if ids[i] == ids[i-1] {
-			if err := jf.duplicateError(); err != nil {
-				f.Close()
-				return nil, err
-			}
-			break
+			dup[ids[i]] = true
+		}
+	}
+	if len(dup) > 0 {
+		if err := jf.duplicateError(dup); err != nil {
+			f.Close()
+			return nil, err
 		}
 	}
 	return jf, nil
 }
 
-// duplicateError names the first duplicate ids with both lines (a second
-// pass; only reached when the hashes collide).
-func (jf *jsonlFile) duplicateError() error {
+// duplicateError names the first duplicate ids with both lines: a second
+// pass that looks only at the ids whose hashes repeat (dup), so it holds no
+// more than those.
+func (jf *jsonlFile) duplicateError(dup map[uint64]bool) error {
 	first := map[string]int{}
 	var cases []string
 	count := 0
 	err := jf.scan(func(line int, p Problem) error {
-		if p.ID == "" {
+		if p.ID == "" || !dup[hashString(p.ID)] {
 			return nil
 		}
 		if l, ok := first[p.ID]; ok {
