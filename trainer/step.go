@@ -442,7 +442,9 @@ func (t *Trainer) evaluate(m map[string]float64) error {
 	m["val/accuracy"] = res.Accuracy
 	m["val/reward"] = res.Reward
 	if e.K > 0 {
-		m[fmt.Sprintf("val/pass@%d", e.K)] = res.PassAtK
+		for _, pt := range res.Curve { // k = 1, 2, 4, … K; the last is pass@K
+			m[fmt.Sprintf("val/pass@%d", pt.K)] = pt.Pass
+		}
 		m[fmt.Sprintf("val/mean@%d", e.K)] = res.MeanAtK
 	}
 	return nil
