@@ -8,12 +8,12 @@ import (
 	"github.com/entrolab/entrolab/internal/atomicfile"
 	"io/fs"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/entrolab/entrolab/trainer"
-	"gopkg.in/yaml.v3"
 )
 
 //go:embed experiments/*.yaml sweeps/*.yaml
@@ -60,8 +60,14 @@ func Describe(name string) string {
 // file (when nameOrFile names an existing file) or a bundled experiment,
 // then ENTROLAB_* environment variables, then --set pairs; then validates.
 func LoadTrain(nameOrFile string, env, sets []string) (trainer.Config, error) {
+	return LoadTrainFlags(nameOrFile, env, sets, nil)
+}
+
+// LoadTrainFlags is LoadTrain with command-line flags applied last. A
+// validation error names where the offending value came from.
+func LoadTrainFlags(nameOrFile string, env, sets []string, flags []Flag) (trainer.Config, error) {
 	cfg := trainer.DefaultConfig()
-	src := Source{Env: env, Sets: sets}
+	src := Source{Env: env, Sets: sets, Flags: flags}
 	if nameOrFile == "" {
 		nameOrFile = DefaultExperiment
 	}
@@ -74,12 +80,13 @@ func LoadTrain(nameOrFile string, env, sets []string) (trainer.Config, error) {
 		}
 		src.YAML, src.Name = b, "experiment "+nameOrFile
 	}
-	if err := Load(&cfg, src); err != nil {
+	origins, err := LoadOrigins(&cfg, src)
+	if err != nil {
 		return cfg, err
 	}
 	ResolvePaths(&cfg.Task, &cfg.Reward, src.File)
 	if err := cfg.Validate(); err != nil {
-		return cfg, withLine(err, src)
+		return cfg, WithOrigin(err, origins)
 	}
 	return cfg, nil
 }
@@ -87,32 +94,42 @@ func LoadTrain(nameOrFile string, env, sets []string) (trainer.Config, error) {
 // keyPath finds dotted setting names in an error message.
 var keyPath = regexp.MustCompile(`\b[a-z_0-9]+(?:\.[a-z_0-9]+)+\b`)
 
-// withLine appends the YAML line of the first setting a validation error
-// names, when the experiment file sets it.
-func withLine(err error, src Source) error {
-	data, name := src.YAML, src.Name
-	if src.File != "" {
-		b, rerr := os.ReadFile(src.File)
-		if rerr != nil {
-			return err
-		}
-		data, name = b, src.File
-	}
-	if len(data) == 0 {
-		return err
-	}
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil {
-		return err
-	}
+// sectionKey finds "section: key = value" in a validation error of a
+// section's own Validate ("optim: lr = NaN, ...").
+var sectionKey = regexp.MustCompile(`\b([a-z_0-9.]+): (?:[a-z]+: )*([a-z_0-9]+) = `)
+
+// WithOrigin appends where the first setting a validation error names got
+// its value: the file and line, the environment variable, the --set pair or
+// the flag ("(default)" when it was never set).
+func WithOrigin(err error, origins Origins) error {
 	msg := err.Error()
-	// "trainer: sampling.top_p = 1.5": the prefix before ": " is a package
-	for _, k := range keyPath.FindAllString(msg, -1) {
-		if l := lineOf(&doc, k); l != "" {
-			return fmt.Errorf("%w (%s%s)", err, name, l)
+	keys := keyPath.FindAllString(msg, -1)
+	for _, m := range sectionKey.FindAllStringSubmatch(msg, -1) {
+		keys = append(keys, m[1]+"."+m[2])
+	}
+	if strings.Contains(msg, "unknown task") {
+		keys = append(keys, "task.name")
+	}
+	for _, k := range keys {
+		if o, ok := origins[k]; ok {
+			return fmt.Errorf("%w (%s from %s)", err, k, o)
+		}
+	}
+	for _, k := range keys {
+		if strings.Count(k, ".") >= 1 && !strings.HasSuffix(k, ".") {
+			if _, known := trainerKeys()[k]; known {
+				return fmt.Errorf("%w (%s: the default)", err, k)
+			}
 		}
 	}
 	return err
+}
+
+// trainerKeys lists the trainer config's keys.
+func trainerKeys() map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	typeIndex("", reflect.TypeOf(trainer.Config{}), out)
+	return out
 }
 
 // Sweeps lists the bundled sweeps.

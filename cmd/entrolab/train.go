@@ -72,11 +72,12 @@ exactly from its last checkpoint.`,
 
 func (o *trainOptions) resolve(cmd *cobra.Command) (trainer.Config, string, error) {
 	sets := append([]string(nil), o.sets...)
+	var flags []configs.Flag
 	if cmd.Flags().Changed("steps") {
-		sets = append(sets, fmt.Sprintf("train.steps=%d", o.steps))
+		flags = append(flags, configs.Flag{Name: "steps", Key: "train.steps", Value: fmt.Sprint(o.steps)})
 	}
 	if cmd.Flags().Changed("seed") {
-		sets = append(sets, fmt.Sprintf("seed=%d", o.seed))
+		flags = append(flags, configs.Flag{Name: "seed", Key: "seed", Value: fmt.Sprint(o.seed)})
 	}
 	if o.resume != "" {
 		if o.config != "" {
@@ -86,10 +87,10 @@ func (o *trainOptions) resolve(cmd *cobra.Command) (trainer.Config, string, erro
 		if _, err := os.Stat(path); err != nil {
 			return trainer.Config{}, "", fmt.Errorf("train: --resume %s: %w", o.resume, err)
 		}
-		cfg, err := configs.LoadTrain(path, os.Environ(), sets)
+		cfg, err := configs.LoadTrainFlags(path, os.Environ(), sets, flags)
 		return cfg, o.resume, err
 	}
-	cfg, err := configs.LoadTrain(o.config, os.Environ(), sets)
+	cfg, err := configs.LoadTrainFlags(o.config, os.Environ(), sets, flags)
 	if err != nil {
 		return cfg, "", err
 	}
