@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"github.com/entrolab/entrolab/internal/atomicfile"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Checkpoint is everything needed to continue a run exactly. On disk it is
@@ -163,14 +165,10 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("policy: checkpoint %s is not a directory", dir)
 	}
-	read := func(name string) ([]byte, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, fmt.Errorf("policy: checkpoint %s: %w", dir, err)
-		}
-		return b, nil
+	read := func(name string, limit int64) ([]byte, error) {
+		return readBounded(filepath.Join(dir, name), limit)
 	}
-	manB, err := read("manifest.json")
+	manB, err := read("manifest.json", maxSmallFile)
 	if err != nil {
 		return nil, err
 	}
@@ -181,24 +179,31 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if err := json.Unmarshal(manB, &man); err != nil {
 		return nil, fmt.Errorf("policy: %s: damaged: %v", filepath.Join(dir, "manifest.json"), err)
 	}
-	files := map[string][]byte{}
-	for name, sum := range man.SHA256 {
-		if name != filepath.Base(name) {
-			return nil, fmt.Errorf("policy: %s: bad file name %q", filepath.Join(dir, "manifest.json"), name)
-		}
-		b, err := read(name)
-		if err != nil {
-			return nil, err
-		}
-		if sha256hex(b) != sum {
-			return nil, fmt.Errorf("policy: %s: checksum mismatch (%d bytes): the file is truncated or damaged", filepath.Join(dir, name), len(b))
-		}
-		files[name] = b
-	}
 	for _, need := range []string{"model.safetensors", "config.json", "state.json"} {
-		if files[need] == nil {
+		if _, ok := man.SHA256[need]; !ok {
 			return nil, fmt.Errorf("policy: checkpoint %s: %s is missing from the manifest", dir, need)
 		}
+	}
+	for name := range man.SHA256 {
+		if name != filepath.Base(name) || name == "manifest.json" || name == "." || name == ".." || name == "" {
+			return nil, fmt.Errorf("policy: %s: bad file name %q", filepath.Join(dir, "manifest.json"), name)
+		}
+	}
+	files := map[string][]byte{}
+	load := func(name string, limit int64) error {
+		b, err := read(name, limit)
+		if err != nil {
+			return err
+		}
+		if sha256hex(b) != man.SHA256[name] {
+			return fmt.Errorf("policy: %s: checksum mismatch (%d bytes): the file is truncated or damaged", filepath.Join(dir, name), len(b))
+		}
+		files[name] = b
+		return nil
+	}
+	// config.json first: it bounds the sizes of the tensor files
+	if err := load("config.json", maxSmallFile); err != nil {
+		return nil, err
 	}
 	var cfg Config
 	if err := json.Unmarshal(files["config.json"], &cfg); err != nil {
@@ -206,6 +211,28 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
+	}
+	weights := int64(cfg.NumParams()) * 4
+	names := make([]string, 0, len(man.SHA256))
+	for name := range man.SHA256 {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		limit := int64(maxCallerFile)
+		switch name {
+		case "config.json":
+			continue
+		case "model.safetensors":
+			limit = 8 + maxHeader + weights
+		case "optimizer.safetensors":
+			limit = 8 + maxHeader + 2*weights
+		case "state.json", "optimizer.json":
+			limit = maxStateFile
+		}
+		if err := load(name, limit); err != nil {
+			return nil, err
+		}
 	}
 	w := newEmptyWeights(cfg)
 	mf := filepath.Join(dir, "model.safetensors")
@@ -226,6 +253,12 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		var of optimFile
 		if err := json.Unmarshal(ob, &of); err != nil {
 			return nil, fmt.Errorf("policy: %s: %v", filepath.Join(dir, "optimizer.json"), err)
+		}
+		if of.Step < 0 {
+			return nil, fmt.Errorf("policy: %s: step = %d, want >= 0", filepath.Join(dir, "optimizer.json"), of.Step)
+		}
+		if files["optimizer.safetensors"] == nil {
+			return nil, fmt.Errorf("policy: checkpoint %s: optimizer.json without optimizer.safetensors", dir)
 		}
 		o := NewAdamW(of.Config, w)
 		o.Step = of.Step
@@ -248,6 +281,9 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if err := json.Unmarshal(files["state.json"], &sf); err != nil {
 		return nil, fmt.Errorf("policy: %s: %v", filepath.Join(dir, "state.json"), err)
 	}
+	if sf.Step < 0 {
+		return nil, fmt.Errorf("policy: %s: step = %d, want >= 0", filepath.Join(dir, "state.json"), sf.Step)
+	}
 	ck.Step, ck.RNG, ck.Extra = sf.Step, sf.RNG, sf.Extra
 	for name, b := range files {
 		if !reserved[name] {
@@ -255,6 +291,48 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		}
 	}
 	return ck, nil
+}
+
+// Bounds on what LoadCheckpoint reads: every file is checked to be a
+// regular file no larger than its bound before it is read, the tensor files
+// against the sizes config.json implies.
+const (
+	maxSmallFile  = 1 << 20   // manifest.json, config.json
+	maxStateFile  = 64 << 20  // state.json, optimizer.json
+	maxCallerFile = 256 << 20 // tokenizer.json, run.json, ...
+	maxHeader     = 1 << 26   // a safetensors header
+)
+
+// readBounded reads a regular file of at most limit bytes. It refuses a
+// device, FIFO or directory before opening it for reading (the open does not
+// block), and reads at most limit+1 bytes whatever the file claims.
+func readBounded(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: checkpoint file: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("policy: %s is not a regular file (%v)", path, st.Mode().Type())
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("policy: %s has %d bytes, more than the %d its checkpoint allows", path, st.Size(), limit)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("policy: checkpoint file: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("policy: %s is not a regular file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("policy: %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("policy: %s grew past %d bytes while being read", path, limit)
+	}
+	return b, nil
 }
 
 func sha256hex(b []byte) string {

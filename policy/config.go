@@ -28,8 +28,29 @@ func ConfigM() Config {
 	return Config{Vocab: 64, DModel: 256, NLayers: 6, NHeads: 8, MaxSeqLen: 128, InitStd: 0.02, Seed: 1}
 }
 
+// Upper limits of a network Config: GPT-2 XL (V 50257, D 1600, L 48, 1024
+// positions) fits well inside them; a damaged or hostile config.json
+// (n_positions 2^40) is refused before anything is allocated.
+const (
+	MaxVocab     = 1 << 20
+	MaxDModel    = 1 << 14
+	MaxLayers    = 1024
+	MaxSeqLen    = 1 << 16
+	MaxNumParams = 1 << 33 // 8G weights, 32 GiB of float32
+)
+
 // Validate reports the first out-of-range field, naming it.
 func (c Config) Validate() error {
+	switch {
+	case c.Vocab > MaxVocab:
+		return fmt.Errorf("policy: vocab = %d exceeds its upper limit %d", c.Vocab, MaxVocab)
+	case c.DModel > MaxDModel:
+		return fmt.Errorf("policy: d_model = %d exceeds its upper limit %d", c.DModel, MaxDModel)
+	case c.NLayers > MaxLayers:
+		return fmt.Errorf("policy: n_layers = %d exceeds its upper limit %d", c.NLayers, MaxLayers)
+	case c.MaxSeqLen > MaxSeqLen:
+		return fmt.Errorf("policy: max_seq_len = %d exceeds its upper limit %d", c.MaxSeqLen, MaxSeqLen)
+	}
 	switch {
 	case c.Vocab < 2:
 		return fmt.Errorf("policy: vocab = %d, want >= 2", c.Vocab)
@@ -43,6 +64,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("policy: max_seq_len = %d, want >= 1", c.MaxSeqLen)
 	case !(c.InitStd > 0 && c.InitStd < 1):
 		return fmt.Errorf("policy: init_std = %v, want in (0, 1)", c.InitStd)
+	}
+	if n := c.NumParams(); n > MaxNumParams {
+		return fmt.Errorf("policy: the network has %d weights, more than the upper limit %d", n, MaxNumParams)
 	}
 	return nil
 }

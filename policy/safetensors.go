@@ -81,8 +81,8 @@ func decodeSafetensors(file string, b []byte) (map[string]stEntry, []byte, error
 		}
 		size := 1
 		for _, d := range e.Shape {
-			if d < 0 || d > 1<<28 {
-				return nil, nil, fmt.Errorf("policy: %s: tensor %q has bad shape %v", file, k, e.Shape)
+			if d < 0 || d > 1<<28 || (d > 0 && size > len(data)/4/d) {
+				return nil, nil, fmt.Errorf("policy: %s: tensor %q has shape %v, more than the file's %d data bytes hold", file, k, e.Shape, len(data))
 			}
 			size *= d
 		}
@@ -93,6 +93,21 @@ func decodeSafetensors(file string, b []byte) (map[string]stEntry, []byte, error
 			return nil, nil, fmt.Errorf("policy: %s: tensor %q has %d bytes for shape %v (want %d)", file, k, e.Offsets[1]-e.Offsets[0], e.Shape, 4*size)
 		}
 		ents[k] = e
+	}
+	// no two tensors may share bytes
+	order := make([]string, 0, len(ents))
+	for k := range ents {
+		order = append(order, k)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := ents[order[i]].Offsets, ents[order[j]].Offsets
+		return a[0] < b[0] || (a[0] == b[0] && order[i] < order[j])
+	})
+	for i := 1; i < len(order); i++ {
+		p, q := ents[order[i-1]], ents[order[i]]
+		if q.Offsets[0] < p.Offsets[1] && q.Offsets[1] > q.Offsets[0] {
+			return nil, nil, fmt.Errorf("policy: %s: tensors %q [%d, %d) and %q [%d, %d) overlap", file, order[i-1], p.Offsets[0], p.Offsets[1], order[i], q.Offsets[0], q.Offsets[1])
+		}
 	}
 	return ents, data, nil
 }

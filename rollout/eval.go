@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -58,6 +59,15 @@ func Evaluate(e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []rew
 // EvaluateProgress is Evaluate calling progress(done, total) as problems
 // are finished (greedy pass, then sampling pass).
 func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []reward.Problem, maxNew int, k int, s Sampling, seed uint64, progress func(done, total int)) (EvalResult, error) {
+	return EvaluateContext(context.Background(), e, tok, task, problems, maxNew, k, s, seed, progress)
+}
+
+// EvaluateContext is EvaluateProgress stopping with ctx's error (between
+// chunks of 64 problems) once ctx is cancelled. A nil ctx never stops.
+func EvaluateContext(ctx context.Context, e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []reward.Problem, maxNew int, k int, s Sampling, seed uint64, progress func(done, total int)) (EvalResult, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	res := EvalResult{Problems: len(problems), K: k}
 	if len(problems) == 0 {
 		return res, fmt.Errorf("rollout: no problems to evaluate")
@@ -78,6 +88,9 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 	const chunk = 64
 	for lo := 0; lo < len(prompts); lo += chunk {
 		hi := min(lo+chunk, len(prompts))
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		b, err := e.Generate(prompts[lo:hi], greedy, seed)
 		if err != nil {
 			return res, err
@@ -106,6 +119,9 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 	counts := make([]int, len(problems))
 	for lo := 0; lo < len(prompts); lo += chunk {
 		hi := min(lo+chunk, len(prompts))
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		// sequence streams are indexed within the call, so offset the seed
 		// per chunk to keep chunks independent
 		b, err := e.Generate(prompts[lo:hi], s, seed+1+uint64(lo))

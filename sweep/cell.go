@@ -224,7 +224,7 @@ func restartable(runDir string) error {
 	if err != nil {
 		return err
 	}
-	ours := map[string]bool{"config.yaml": true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true}
+	ours := map[string]bool{"config.yaml": true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true}
 	for _, e := range ents {
 		if !ours[e.Name()] {
 			return fmt.Errorf("%s holds %s, which a cell does not write; not clearing it (remove it yourself if it is not needed)", runDir, e.Name())

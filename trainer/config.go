@@ -168,8 +168,11 @@ func (c Config) entropyLoss() bool {
 // Validate checks every section and the sizes against each other, naming
 // the key, the value and what is allowed.
 func (c Config) Validate() error {
-	if c.Name == "" {
-		return fmt.Errorf("trainer: name is empty")
+	if err := ValidateName("trainer: name", c.Name); err != nil {
+		return err
+	}
+	if err := c.checkLimits(); err != nil {
+		return err
 	}
 	if err := c.Task.Validate(); err != nil {
 		return fmt.Errorf("task: %w", err)
@@ -276,6 +279,64 @@ func (c Config) Validate() error {
 	}
 	if c.Ckpt.Every < 1 || c.Ckpt.Keep < 1 {
 		return fmt.Errorf("trainer: checkpoint.every = %d and checkpoint.keep = %d, want both >= 1", c.Ckpt.Every, c.Ckpt.Keep)
+	}
+	return nil
+}
+
+// Upper limits of the sizes in a Config (README "Limits"). They are far
+// above the bundled experiments and keep a typo (an extra few zeros) from
+// allocating without bound or running without end; what a step holds in
+// memory is also estimated against the machine before training
+// (Trainer.checkMemory).
+const (
+	MaxSteps          = 10_000_000 // train.steps, checkpoint.every, eval.every, log.every, log.sample_every
+	MaxPromptsPerStep = 4096       // train.prompts_per_step
+	MaxGroupSize      = 1024       // sampling.group_size
+	MaxSeqsPerStep    = 65536      // train.prompts_per_step × sampling.group_size
+	MaxPPOEpochs      = 64         // train.ppo_epochs
+	MaxEvalProblems   = 100_000    // eval.problems
+	MaxEvalK          = 1024       // eval.k
+	MaxEvalSamples    = 1_000_000  // eval.problems × max(eval.k, 1)
+	MaxLogSamples     = 4096       // log.samples
+	MaxKeep           = 1000       // checkpoint.keep
+	MaxWarmupSteps    = MaxSteps   // optim.warmup_steps, optim.total_steps
+)
+
+// checkLimits refuses sizes above the documented upper limits.
+func (c Config) checkLimits() error {
+	for _, l := range []struct {
+		key  string
+		v    int
+		max  int
+		hint string
+	}{
+		{"train.steps", c.Train.Steps, MaxSteps, ""},
+		{"train.prompts_per_step", c.Train.PromptsPerStep, MaxPromptsPerStep, ""},
+		{"sampling.group_size", c.Sampling.GroupSize, MaxGroupSize, ""},
+		{"train.ppo_epochs", c.Train.PPOEpochs, MaxPPOEpochs, ""},
+		{"train.mini_batches", c.Train.MiniBatches, MaxSeqsPerStep, ""},
+		{"train.micro_batch", c.Train.MicroBatch, MaxSeqsPerStep, ""},
+		{"sampling.top_k", c.Sampling.TopK, 1 << 20, ""},
+		{"eval.problems", c.Eval.Problems, MaxEvalProblems, ""},
+		{"eval.k", c.Eval.K, MaxEvalK, ""},
+		{"eval.every", c.Eval.Every, MaxSteps, ""},
+		{"log.every", c.Log.Every, MaxSteps, ""},
+		{"log.sample_every", c.Log.SampleEvery, MaxSteps, ""},
+		{"log.samples", c.Log.Samples, MaxLogSamples, ""},
+		{"checkpoint.every", c.Ckpt.Every, MaxSteps, ""},
+		{"checkpoint.keep", c.Ckpt.Keep, MaxKeep, ""},
+		{"optim.warmup_steps", c.Optim.Warmup, MaxWarmupSteps, ""},
+		{"optim.total_steps", c.Optim.TotalSteps, MaxWarmupSteps, ""},
+	} {
+		if l.v > l.max {
+			return fmt.Errorf("trainer: %s = %d exceeds its upper limit %d", l.key, l.v, l.max)
+		}
+	}
+	if n := c.Train.PromptsPerStep * c.Sampling.GroupSize; n > MaxSeqsPerStep {
+		return fmt.Errorf("trainer: train.prompts_per_step × sampling.group_size = %d × %d = %d sequences per step exceeds the upper limit %d", c.Train.PromptsPerStep, c.Sampling.GroupSize, n, MaxSeqsPerStep)
+	}
+	if n := c.Eval.Problems * max(c.Eval.K, 1); n > MaxEvalSamples {
+		return fmt.Errorf("trainer: eval.problems × eval.k = %d × %d = %d samples per evaluation exceeds the upper limit %d", c.Eval.Problems, c.Eval.K, n, MaxEvalSamples)
 	}
 	return nil
 }

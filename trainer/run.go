@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -15,7 +14,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/entrolab/entrolab/entropy"
@@ -67,22 +68,49 @@ type Run struct {
 	*Trainer
 	Dir  string
 	Base string
+	// Notes are what Open repaired or decided that the user should hear
+	// about: a fallback to an older checkpoint, metrics lines moved aside,
+	// stale temporary directories removed, a restart of a run that never
+	// reached its first checkpoint.
+	Notes []string
+}
+
+func (r *Run) note(format string, a ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, a...)) }
+
+// hasCheckpoint reports whether dir/checkpoints holds a step directory.
+func hasCheckpoint(dir string) bool {
+	return len((&Run{Dir: dir}).checkpoints()) > 0
 }
 
 // Open prepares the run directory and the trainer: a new run (the directory
 // must be empty unless force), or with resume the newest complete checkpoint
-// in dir (cfg is then read from dir/config.yaml by the caller).
+// in dir (cfg is then read from dir/config.yaml by the caller). Only a
+// directory entrolab made (MarkerFile) is ever deleted, with force or when
+// it is a run killed before its first checkpoint, which restarts cleanly.
 func Open(cfg Config, dir string, resume, force bool, sftProgress func(sft.Progress)) (*Run, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	r := &Run{Dir: dir}
+	if st, err := os.Lstat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("trainer: run directory %s exists and is not a directory", dir)
+	}
+	if resume && IsRunDir(dir) && !hasCheckpoint(dir) {
+		r.note("%s has no checkpoint (the run stopped before its first one): starting it again from step 0", dir)
+		resume = false
+		force = true
+	}
 	if !resume {
 		if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
-			if !force {
+			restart := IsRunDir(dir) && !hasCheckpoint(dir)
+			if !force && !restart {
 				return nil, fmt.Errorf("%w: %s", ErrRunExists, dir)
 			}
-			if err := os.RemoveAll(dir); err != nil {
+			if err := RemoveRunDir(dir); err != nil {
 				return nil, err
+			}
+			if restart && !force {
+				r.note("%s held a run that stopped before its first checkpoint: starting it again", dir)
 			}
 		}
 	}
@@ -95,8 +123,14 @@ func Open(cfg Config, dir string, resume, force bool, sftProgress func(sft.Progr
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Trainer: tr, Dir: dir, Base: basePath}
+	r.Trainer, r.Base = tr, basePath
+	if err := CheckNoLinks(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "checkpoints"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := WriteMarker(dir); err != nil {
 		return nil, err
 	}
 	if resume {
@@ -118,6 +152,9 @@ func Open(cfg Config, dir string, resume, force bool, sftProgress func(sft.Progr
 // drops all but the newest checkpoint.keep.
 func (r *Run) Checkpoint() error {
 	t := r.Trainer
+	if t.dirty {
+		return ErrDirtyInterrupt
+	}
 	ck := &policy.Checkpoint{Weights: t.Model.W, Optim: t.Opt, Step: t.Step, RNG: map[string][]byte{}, Extra: map[string]json.RawMessage{}, Files: map[string][]byte{}}
 	for name, src := range map[string]*rand.PCG{"data": t.srcData, "rollout": t.srcRollout, "shuffle": t.srcShuffle, "clip": t.srcClip} {
 		b, err := src.MarshalBinary()
@@ -153,36 +190,93 @@ func (r *Run) Checkpoint() error {
 	return nil
 }
 
+var stepDir = regexp.MustCompile(`^step_([0-9]{6,12})$`)
+
 // checkpoints lists step_* directories, oldest first.
 func (r *Run) checkpoints() []string {
 	ents, _ := os.ReadDir(filepath.Join(r.Dir, "checkpoints"))
 	var out []string
 	for _, e := range ents {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "step_") {
+		if e.IsDir() && stepDir.MatchString(e.Name()) {
 			out = append(out, e.Name())
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return stepOf(out[i]) < stepOf(out[j]) })
 	return out
 }
 
-// restore loads the newest loadable checkpoint and trims the metrics and
-// sample files to its step.
+func stepOf(name string) int {
+	m := stepDir.FindStringSubmatch(name)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// removeStale deletes temporary directories an interrupted save left in
+// checkpoints/ (".step_N.tmp-*", and their ".old" twins).
+func (r *Run) removeStale() {
+	ents, _ := os.ReadDir(filepath.Join(r.Dir, "checkpoints"))
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, ".step_") && strings.Contains(n, ".tmp-") {
+			p := filepath.Join(r.Dir, "checkpoints", n)
+			if err := os.RemoveAll(p); err == nil {
+				r.note("removed %s (a checkpoint save that was interrupted)", p)
+			}
+		}
+	}
+}
+
+// restore loads the newest checkpoint that loads, agrees with its name and
+// the config, and is covered by metrics.jsonl; it then repairs
+// metrics.jsonl to exactly steps 1..N and samples.jsonl to steps <= N,
+// moving anything else aside (FILE.rejected) and saying so in Notes.
 func (r *Run) restore() error {
 	t := r.Trainer
+	r.removeStale()
+	mpath := filepath.Join(r.Dir, "metrics.jsonl")
+	for _, f := range []string{"metrics.jsonl", "samples.jsonl"} {
+		if err := checkWritable(filepath.Join(r.Dir, f)); err != nil {
+			return err
+		}
+	}
+	mb, err := readJSONL(mpath)
+	if err != nil {
+		return err
+	}
+	covered := ContiguousSteps(mb)
 	steps := r.checkpoints()
 	var ck *policy.Checkpoint
 	var errs []error
+	chosen := ""
 	for i := len(steps) - 1; i >= 0 && ck == nil; i-- {
-		c, err := policy.LoadCheckpoint(filepath.Join(r.Dir, "checkpoints", steps[i]))
+		p := filepath.Join(r.Dir, "checkpoints", steps[i])
+		c, err := policy.LoadCheckpoint(p)
+		if err == nil {
+			switch {
+			case c.Step != stepOf(steps[i]):
+				err = fmt.Errorf("trainer: %s: state.json says step %d, the directory name step %d", p, c.Step, stepOf(steps[i]))
+			case c.Step < 1 || c.Step > t.Cfg.Train.Steps:
+				err = fmt.Errorf("trainer: %s: step %d is outside 1..train.steps (%d)", p, c.Step, t.Cfg.Train.Steps)
+			case c.Step > covered:
+				err = fmt.Errorf("trainer: %s: step %d is beyond metrics.jsonl, which holds steps 1..%d", p, c.Step, covered)
+			}
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		ck = c
+		ck, chosen = c, steps[i]
 	}
 	if ck == nil {
-		return fmt.Errorf("trainer: %s has no loadable checkpoint to resume from %v", r.Dir, errors.Join(errs...))
+		if len(steps) == 0 {
+			return fmt.Errorf("trainer: %s has no checkpoint to resume from (checkpoints/ holds no step_* directory)", r.Dir)
+		}
+		return fmt.Errorf("trainer: %s has no loadable checkpoint to resume from: %w", r.Dir, errors.Join(errs...))
+	}
+	if chosen != steps[len(steps)-1] {
+		r.note("falling back to the older checkpoint %s: %v", chosen, errors.Join(errs...))
 	}
 	if ck.Weights.Cfg != t.Model.W.Cfg {
 		return fmt.Errorf("trainer: checkpoint model %+v differs from the base model %+v", ck.Weights.Cfg, t.Model.W.Cfg)
@@ -190,6 +284,9 @@ func (r *Run) restore() error {
 	t.Model.W.CopyFrom(ck.Weights)
 	if ck.Optim == nil {
 		return fmt.Errorf("trainer: checkpoint at step %d has no optimizer state", ck.Step)
+	}
+	if ck.Optim.Step < 0 {
+		return fmt.Errorf("trainer: checkpoint %s: optimizer step %d is negative", chosen, ck.Optim.Step)
 	}
 	ck.Optim.Cfg = t.Opt.Cfg
 	for i := range t.Opt.M {
@@ -201,51 +298,170 @@ func (r *Run) restore() error {
 	for name, src := range map[string]*rand.PCG{"data": t.srcData, "rollout": t.srcRollout, "shuffle": t.srcShuffle, "clip": t.srcClip} {
 		b, ok := ck.RNG[name]
 		if !ok {
-			return fmt.Errorf("trainer: checkpoint lacks the %s random stream", name)
+			return fmt.Errorf("trainer: checkpoint %s: state.json lacks the %s random stream", chosen, name)
 		}
 		if err := src.UnmarshalBinary(b); err != nil {
-			return fmt.Errorf("trainer: checkpoint %s random stream: %w", name, err)
+			return fmt.Errorf("trainer: checkpoint %s: state.json: rng.%s: %w", chosen, name, err)
 		}
 	}
 	if b, ok := ck.Extra["controllers"]; ok {
 		var cs controllerState
 		if err := json.Unmarshal(b, &cs); err != nil {
-			return fmt.Errorf("trainer: checkpoint controllers: %w", err)
+			return fmt.Errorf("trainer: checkpoint %s: state.json: extra.controllers: %w", chosen, err)
 		}
 		t.setControllerState(cs)
 	}
-	for _, f := range []string{"metrics.jsonl", "samples.jsonl"} {
-		if err := trimJSONL(filepath.Join(r.Dir, f), t.Step); err != nil {
+	kept, rejected := RepairMetrics(mb, t.Step)
+	if err := r.rewrite("metrics.jsonl", mb, kept, rejected); err != nil {
+		return err
+	}
+	sb, err := readJSONL(filepath.Join(r.Dir, "samples.jsonl"))
+	if err != nil {
+		return err
+	}
+	kept, rejected = RepairSamples(sb, t.Step)
+	return r.rewrite("samples.jsonl", sb, kept, rejected)
+}
+
+// rewrite replaces a JSONL file by its kept lines when they differ, moving
+// the rejected lines to FILE.rejected (appended) and noting how many.
+func (r *Run) rewrite(name string, old, kept, rejected []byte) error {
+	p := filepath.Join(r.Dir, name)
+	if bytes.Equal(old, kept) {
+		return nil
+	}
+	if len(rejected) > 0 {
+		if err := atomicfile.Append(p+".rejected", rejected); err != nil {
 			return err
 		}
+		r.note("%s: moved %d line(s) that are not steps 1..%d in order to %s", p, bytes.Count(rejected, []byte("\n")), r.Step, p+".rejected")
+	}
+	return atomicfile.Write(p, kept)
+}
+
+// MaxJSONLBytes bounds a metrics or samples file read on resume.
+const MaxJSONLBytes = 1 << 30
+
+// readJSONL reads a run's JSONL file (missing: empty), refusing a link, a
+// non-regular file or one larger than MaxJSONLBytes.
+func readJSONL(path string) ([]byte, error) {
+	st, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("trainer: %s is not a regular file", path)
+	}
+	if st.Size() > MaxJSONLBytes {
+		return nil, fmt.Errorf("trainer: %s has %d bytes, more than %d", path, st.Size(), MaxJSONLBytes)
+	}
+	return os.ReadFile(path)
+}
+
+// metricsLine is the shape of a metrics.jsonl line.
+type metricsLine struct {
+	Step *json.Number              `json:"step"`
+	Data map[string]*float64Ignore `json:"data"`
+}
+
+// float64Ignore accepts a number or null.
+type float64Ignore struct{}
+
+func (*float64Ignore) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var f float64
+	return json.Unmarshal(b, &f)
+}
+
+// lineStep parses a metrics line's step: an integer >= 1 with a data object.
+func lineStep(line []byte) (int, bool) {
+	var l metricsLine
+	d := json.NewDecoder(bytes.NewReader(line))
+	if err := d.Decode(&l); err != nil || l.Step == nil || l.Data == nil || d.More() {
+		return 0, false
+	}
+	n, err := strconv.Atoi(l.Step.String())
+	if err != nil || n < 1 {
+		return 0, false
+	}
+	return n, true
+}
+
+// splitLines yields each newline-terminated line (a torn last line without
+// its newline is returned as rest).
+func splitLines(b []byte, f func(line []byte)) (rest []byte) {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return b
+		}
+		f(b[:i])
+		b = b[i+1:]
 	}
 	return nil
 }
 
-// trimJSONL keeps the lines of a JSONL file whose "step" is at most step
-// (and drops a torn last line).
-func trimJSONL(path string, step int) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+// ContiguousSteps is the N for which metrics b starts with steps 1..N in order.
+func ContiguousSteps(b []byte) int {
+	next := 1
+	splitLines(b, func(line []byte) {
+		if s, ok := lineStep(line); ok && s == next {
+			next++
+		}
+	})
+	return next - 1
+}
+
+// RepairMetrics keeps exactly one line for each of steps 1..n, in order
+// (the first well-formed line of each step); every other line (malformed,
+// no step, duplicate, out of order, beyond n, torn) is returned as rejected.
+func RepairMetrics(b []byte, n int) (kept, rejected []byte) {
+	next := 1
+	rest := splitLines(b, func(line []byte) {
+		if s, ok := lineStep(line); ok && s == next && s <= n {
+			kept = append(append(kept, line...), '\n')
+			next++
+			return
+		}
+		rejected = append(append(rejected, line...), '\n')
+	})
+	if len(rest) > 0 {
+		rejected = append(append(rejected, rest...), '\n')
 	}
-	if err != nil {
-		return err
-	}
-	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for sc.Scan() {
+	return kept, rejected
+}
+
+// RepairSamples keeps the sample lines of steps 1..n in non-decreasing step
+// order; the rest is rejected.
+func RepairSamples(b []byte, n int) (kept, rejected []byte) {
+	last := 0
+	rest := splitLines(b, func(line []byte) {
 		var l struct {
-			Step int `json:"step"`
+			Step *json.Number `json:"step"`
 		}
-		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Step > step {
-			continue
+		ok := json.Unmarshal(line, &l) == nil && l.Step != nil
+		s := 0
+		if ok {
+			var err error
+			s, err = strconv.Atoi(l.Step.String())
+			ok = err == nil && s >= 1 && s <= n && s >= last
 		}
-		out.Write(sc.Bytes())
-		out.WriteByte('\n')
+		if ok {
+			kept = append(append(kept, line...), '\n')
+			last = s
+			return
+		}
+		rejected = append(append(rejected, line...), '\n')
+	})
+	if len(rest) > 0 {
+		rejected = append(append(rejected, rest...), '\n')
 	}
-	return atomicfile.Write(path, out.Bytes())
+	return kept, rejected
 }
 
 // controllerState is every controller's state, for checkpoints.

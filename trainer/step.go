@@ -225,6 +225,9 @@ func (t *Trainer) update(batch []*sample, m map[string]float64) error {
 				for i, j := range idx[k*micro : (k+1)*micro] {
 					part[i] = batch[j]
 				}
+				if err := t.stopped(); err != nil {
+					return err
+				}
 				bt, from := t.pack(part)
 				obj := t.objective(part, bt, from, float64(nMicro), acc, firstUpdate)
 				if _, _, err := t.Model.Accumulate(bt, t.Cfg.Sampling.Temperature, obj); err != nil {
@@ -435,7 +438,7 @@ func (t *Trainer) control(batch []*sample, m map[string]float64) {
 func (t *Trainer) evaluate(m map[string]float64) error {
 	e := t.Cfg.Eval
 	s := rollout.Sampling{Temperature: e.Temperature, TopP: 1, MaxNewTokens: t.Cfg.Sampling.MaxNewTokens, N: max(1, e.K)}
-	res, err := rollout.Evaluate(t.eng, t.Tok, t.Task, t.evalSet, t.Cfg.Sampling.MaxNewTokens, e.K, s, t.Cfg.Seed+uint64(t.Step))
+	res, err := rollout.EvaluateContext(t.ctx, t.eng, t.Tok, t.Task, t.evalSet, t.Cfg.Sampling.MaxNewTokens, e.K, s, t.Cfg.Seed+uint64(t.Step), nil)
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,9 @@ type Trainer struct {
 	mask   entropy.HighEntropyMask
 
 	srcData, srcRollout, srcShuffle, srcClip *rand.PCG
+	ctx                                      context.Context // the running step's (interrupt.go)
+	snap                                     *stepState      // state after the last finished step
+	dirty                                    bool            // a step was stopped half-way and not undone
 	data, shuffle, clipRng                   *rand.Rand
 
 	evalSet   []reward.Problem
@@ -129,6 +132,9 @@ func New(cfg Config, base *policy.Checkpoint) (*Trainer, error) {
 	}
 	task, err := reward.New(cfg.Task)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkMemory(cfg, base.Weights.Cfg); err != nil {
 		return nil, err
 	}
 	t := &Trainer{Cfg: cfg, Tok: tok, Task: task}
@@ -243,8 +249,19 @@ func (t *Trainer) Run(ctx context.Context) error {
 	return nil
 }
 
-// StepOnce runs one RL step and notifies the observers.
+// StepOnce runs one RL step and notifies the observers. A cancelled ctx
+// stops it within a micro-batch and leaves the trainer as it was before
+// the step (interrupt.go).
 func (t *Trainer) StepOnce(ctx context.Context) (Record, error) {
+	t.beginStep(ctx)
+	rec, err := t.stepOnce()
+	if err != nil && ctx.Err() != nil && t.Step < rec.Step {
+		return rec, t.abandonStep(ctx.Err())
+	}
+	return rec, err
+}
+
+func (t *Trainer) stepOnce() (Record, error) {
 	step := t.Step + 1
 	rec := Record{Step: step, Metrics: map[string]float64{}}
 	tm := timer{m: rec.Metrics, t0: time.Now()}
@@ -281,6 +298,9 @@ func (t *Trainer) StepOnce(ctx context.Context) (Record, error) {
 		tm.lap("timing_s/diagnostic")
 	}
 	t.control(batch, rec.Metrics)
+	if err := t.stopped(); err != nil {
+		return rec, err
+	}
 	if t.Cfg.Eval.Every > 0 && step%t.Cfg.Eval.Every == 0 || step == t.Cfg.Train.Steps {
 		if err := t.evaluate(rec.Metrics); err != nil {
 			return rec, fmt.Errorf("trainer: step %d: eval: %w", step, err)
@@ -359,6 +379,9 @@ func (t *Trainer) generate(eng *rollout.Engine, probs []reward.Problem, s rollou
 			return nil, err
 		}
 		prompts[i] = ids
+	}
+	if err := t.stopped(); err != nil {
+		return nil, err
 	}
 	b, err := eng.Generate(prompts, s, rand.New(t.srcRollout).Uint64())
 	if err != nil {
@@ -470,6 +493,9 @@ func (t *Trainer) aepoAssemble(probs []reward.Problem, regular []*sample, m map[
 // sample) and hands each sample its completion tokens' log-probs, entropies
 // and logits.
 func (t *Trainer) forward(mdl *policy.Model, batch []*sample, temp float64, use func(s *sample, lp, ent []float64, logits []float32)) error {
+	if err := t.stopped(); err != nil {
+		return err
+	}
 	bt, from := t.pack(batch)
 	n := bt.B * bt.T
 	v := mdl.W.Cfg.Vocab

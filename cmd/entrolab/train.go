@@ -131,6 +131,9 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	}
 	defer r.Close()
 	cfg = r.Cfg
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "train: note: %s\n", n)
+	}
 	if err := configs.WriteResolved(dir, cfg); err != nil {
 		return err
 	}
@@ -163,6 +166,9 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		return errInterrupted
 	}
 	if !o.noPlot {
+		if err := trainer.CheckNoLinks(dir, "plots"); err != nil {
+			return err
+		}
 		if err := writePlots(w, []string{dir}, filepath.Join(dir, "plots"), o.format, 0); err != nil {
 			return err
 		}
