@@ -74,12 +74,12 @@ func (c Config) Validate() error {
 	switch {
 	case c.BatchSize < 1 || c.BatchSize > 4096:
 		return fmt.Errorf("sft: batch_size = %d, want in [1, 4096]", c.BatchSize)
-	case c.MaxSteps < 1:
-		return fmt.Errorf("sft: max_steps = %d, want >= 1", c.MaxSteps)
-	case c.EvalEvery < 1:
-		return fmt.Errorf("sft: eval_every = %d, want >= 1", c.EvalEvery)
-	case c.EvalSize < 1:
-		return fmt.Errorf("sft: eval_size = %d, want >= 1", c.EvalSize)
+	case c.MaxSteps < 1 || c.MaxSteps > 10_000_000:
+		return fmt.Errorf("sft: max_steps = %d, want in [1, 10000000]", c.MaxSteps)
+	case c.EvalEvery < 1 || c.EvalEvery > 10_000_000:
+		return fmt.Errorf("sft: eval_every = %d, want in [1, 10000000]", c.EvalEvery)
+	case c.EvalSize < 1 || c.EvalSize > 100_000:
+		return fmt.Errorf("sft: eval_size = %d, want in [1, 100000]", c.EvalSize)
 	case !(c.AccLow >= 0 && c.AccLow <= c.AccHigh && c.AccHigh <= 1):
 		return fmt.Errorf("sft: acc_low = %v, acc_high = %v, want 0 <= acc_low <= acc_high <= 1", c.AccLow, c.AccHigh)
 	case c.MaxNewToken < 1 || c.MaxNewToken >= m.MaxSeqLen:
@@ -219,7 +219,11 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 		res.Steps = step
 		evaluated := false
 		if step%cfg.EvalEvery == 0 || step == cfg.MaxSteps {
-			ev, err := rollout.Evaluate(eng, tok, task, evalSet, cfg.MaxNewToken, 0, rollout.Sampling{}, cfg.Seed)
+			ev, err := rollout.EvaluateContext(ctx, eng, tok, task, evalSet, cfg.MaxNewToken, 0, rollout.Sampling{}, cfg.Seed, nil)
+			if err != nil && ctx.Err() != nil {
+				res.Reason, res.Interrupted = "interrupted", true
+				break
+			}
 			if err != nil {
 				return res, fmt.Errorf("sft: step %d: eval: %w", step, err)
 			}

@@ -335,3 +335,58 @@ func TestSignalInsideEpochs(t *testing.T) {
 	}
 	t.Logf("stopped %v after the signal", stop)
 }
+
+// Issue 12: a signal while train pre-trains its base policy stops within
+// 2 s (it used to be ignored until SFT finished) and leaves no half-made
+// base in the cache.
+func TestSignalDuringBasePretraining(t *testing.T) {
+	c := testConfig(t)
+	c.Base.Checkpoint = ""
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	var at time.Time
+	time.AfterFunc(300*time.Millisecond, func() { at = time.Now(); cancel() })
+	_, path, err := LoadBaseContext(ctx, c, nil)
+	stop := time.Since(at)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("LoadBaseContext: %v", err)
+	}
+	if stop > 2*time.Second {
+		t.Fatalf("stopped %v after the signal", stop)
+	}
+	if _, err := os.Stat(filepath.Join(path, "manifest.json")); err == nil {
+		t.Fatal("an interrupted base was left in the cache")
+	}
+	t.Logf("stopped %v after the signal", stop)
+}
+
+// Issue 12: a signal inside the held-out evaluation stops within 2 s; the
+// step it was part of is undone.
+func TestSignalInsideEvaluation(t *testing.T) {
+	c := testConfig(t)
+	c.Train.Steps, c.Eval.Every, c.Eval.Problems, c.Eval.K = 1, 1, 8192, 8
+	r, err := Open(c, filepath.Join(t.TempDir(), "run"), false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0 := r.Model.W.Clone()
+	ctx, cancel := context.WithCancel(context.Background())
+	var at time.Time
+	time.AfterFunc(400*time.Millisecond, func() { at = time.Now(); cancel() })
+	err = r.Trainer.Run(ctx)
+	stop := time.Since(at)
+	if !errors.Is(err, context.Canceled) || r.Step != 0 {
+		t.Fatalf("Run: %v at step %d", err, r.Step)
+	}
+	if stop > 2*time.Second {
+		t.Fatalf("stopped %v after the signal", stop)
+	}
+	for i, p := range r.Model.W.List {
+		if !slices.Equal(p.Data, w0.List[i].Data) {
+			t.Fatalf("weights %s changed by the undone step", p.Name)
+		}
+	}
+	t.Logf("stopped %v after the signal", stop)
+}

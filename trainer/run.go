@@ -50,13 +50,25 @@ func baseSFT(cfg Config) sft.Config {
 // LoadBase loads the base policy, pre-training it with SFT first when the
 // default location is empty. progress may be nil.
 func LoadBase(cfg Config, progress func(sft.Progress)) (*policy.Checkpoint, string, error) {
+	return LoadBaseContext(context.Background(), cfg, progress)
+}
+
+// LoadBaseContext is LoadBase whose pre-training stops when ctx is
+// cancelled; the unfinished base is then removed (a later run must not
+// take it for the cached base) and ctx's error returned.
+func LoadBaseContext(ctx context.Context, cfg Config, progress func(sft.Progress)) (*policy.Checkpoint, string, error) {
 	path := BasePath(cfg)
 	if _, err := os.Stat(filepath.Join(path, "manifest.json")); err != nil {
 		if cfg.Base.Checkpoint != "" {
 			return nil, path, fmt.Errorf("trainer: base.checkpoint %s: %w", path, err)
 		}
-		if _, err := sft.Run(context.Background(), baseSFT(cfg), path, true, progress); err != nil {
+		res, err := sft.Run(ctx, baseSFT(cfg), path, true, progress)
+		if err != nil {
 			return nil, path, fmt.Errorf("trainer: making the base policy: %w", err)
+		}
+		if res.Interrupted {
+			os.RemoveAll(path)
+			return nil, path, fmt.Errorf("trainer: pre-training the base policy %s: %w", path, ctx.Err())
 		}
 	}
 	ck, err := policy.LoadCheckpoint(path)
@@ -88,6 +100,11 @@ func hasCheckpoint(dir string) bool {
 // directory entrolab made (MarkerFile) is ever deleted, with force or when
 // it is a run killed before its first checkpoint, which restarts cleanly.
 func Open(cfg Config, dir string, resume, force bool, sftProgress func(sft.Progress)) (*Run, error) {
+	return OpenContext(context.Background(), cfg, dir, resume, force, sftProgress)
+}
+
+// OpenContext is Open whose base pre-training (if any) stops with ctx.
+func OpenContext(ctx context.Context, cfg Config, dir string, resume, force bool, sftProgress func(sft.Progress)) (*Run, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -114,7 +131,7 @@ func Open(cfg Config, dir string, resume, force bool, sftProgress func(sft.Progr
 			}
 		}
 	}
-	base, basePath, err := LoadBase(cfg, sftProgress)
+	base, basePath, err := LoadBaseContext(ctx, cfg, sftProgress)
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,7 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	w := cmd.ErrOrStderr()
 	announceBLAS(w)
 	var sftBar *progress.Bar
-	r, err := trainer.Open(cfg, dir, o.resume != "", o.force, func(p sft.Progress) {
+	r, err := trainer.OpenContext(cmd.Context(), cfg, dir, o.resume != "", o.force, func(p sft.Progress) {
 		if sftBar == nil {
 			fmt.Fprintf(w, "train: no base policy at %s; pre-training one with SFT\n", trainer.BasePath(cfg))
 			sftBar = progress.New(w, "sft", p.MaxSteps)
@@ -125,6 +125,10 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	})
 	if sftBar != nil {
 		sftBar.Done()
+	}
+	if err != nil && cmd.Context().Err() != nil {
+		fmt.Fprintf(w, "train: interrupted before the run started: %v\n", err)
+		return errInterrupted
 	}
 	if err != nil {
 		return err
