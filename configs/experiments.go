@@ -146,7 +146,7 @@ func Sweeps() []string {
 // SweepYAML returns a bundled sweep's YAML, or reads a sweep file.
 func SweepYAML(nameOrFile string) ([]byte, string, error) {
 	if st, err := os.Stat(nameOrFile); err == nil && !st.IsDir() {
-		b, err := os.ReadFile(nameOrFile)
+		b, err := readConfigFile(nameOrFile)
 		return b, nameOrFile, err
 	}
 	b, err := bundled.ReadFile("sweeps/" + nameOrFile + ".yaml")
