@@ -234,6 +234,14 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 			return nil, err
 		}
 	}
+	// the tensor files must hold the data the config describes: a small
+	// file with a config claiming billions of weights allocates nothing
+	if n := int64(len(files["model.safetensors"])); n < 8+weights {
+		return nil, fmt.Errorf("policy: %s has %d bytes; the %d weights of %s need %d", filepath.Join(dir, "model.safetensors"), n, weights/4, filepath.Join(dir, "config.json"), 8+weights)
+	}
+	if b, ok := files["optimizer.safetensors"]; ok && int64(len(b)) < 8+2*weights {
+		return nil, fmt.Errorf("policy: %s has %d bytes; the optimizer moments of %d weights need %d", filepath.Join(dir, "optimizer.safetensors"), len(b), weights/4, 8+2*weights)
+	}
 	w := newEmptyWeights(cfg)
 	mf := filepath.Join(dir, "model.safetensors")
 	ents, data, err := decodeSafetensors(mf, files["model.safetensors"])
