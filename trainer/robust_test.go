@@ -390,3 +390,26 @@ func TestSignalInsideEvaluation(t *testing.T) {
 	}
 	t.Logf("stopped %v after the signal", stop)
 }
+
+// Issue 12: a damaged random stream in the newest checkpoint's state.json
+// (valid checksum) names the file and key, and resume falls back.
+func TestResumeBadRandomStream(t *testing.T) {
+	c := testConfig(t)
+	c.Train.Steps = 4
+	dir := filepath.Join(t.TempDir(), "run")
+	runSteps(t, c, dir, false)
+	tamper(t, filepath.Join(dir, "checkpoints", "step_000004"), "state.json", func(b []byte) []byte {
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		m["rng"].(map[string]any)["data"] = "AAAA"
+		out, _ := json.Marshal(m)
+		return out
+	})
+	r, err := Open(c, dir, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(r.Notes, "\n"); r.Step != 2 || !strings.Contains(notes, "state.json: rng.data") {
+		t.Fatalf("step %d, notes: %s", r.Step, notes)
+	}
+}

@@ -278,6 +278,8 @@ func (r *Run) restore() error {
 				err = fmt.Errorf("trainer: %s: step %d is outside 1..train.steps (%d)", p, c.Step, t.Cfg.Train.Steps)
 			case c.Step > covered:
 				err = fmt.Errorf("trainer: %s: step %d is beyond metrics.jsonl, which holds steps 1..%d", p, c.Step, covered)
+			default:
+				err = checkState(p, c)
 			}
 		}
 		if err != nil {
@@ -338,6 +340,31 @@ func (r *Run) restore() error {
 	}
 	kept, rejected = RepairSamples(sb, t.Step)
 	return r.rewrite("samples.jsonl", sb, kept, rejected)
+}
+
+// checkState checks what restore takes from a checkpoint besides the
+// weights: the optimizer state, the four random streams, the controllers.
+func checkState(dir string, c *policy.Checkpoint) error {
+	if c.Optim == nil {
+		return fmt.Errorf("trainer: %s has no optimizer state", dir)
+	}
+	for _, name := range []string{"data", "rollout", "shuffle", "clip"} {
+		b, ok := c.RNG[name]
+		if !ok {
+			return fmt.Errorf("trainer: %s: state.json lacks the %s random stream (rng.%s)", dir, name, name)
+		}
+		var p rand.PCG
+		if err := p.UnmarshalBinary(b); err != nil {
+			return fmt.Errorf("trainer: %s: state.json: rng.%s: %w", dir, name, err)
+		}
+	}
+	if b, ok := c.Extra["controllers"]; ok {
+		var cs controllerState
+		if err := json.Unmarshal(b, &cs); err != nil {
+			return fmt.Errorf("trainer: %s: state.json: extra.controllers: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // rewrite replaces a JSONL file by its kept lines when they differ, moving
