@@ -53,6 +53,9 @@ type Engine struct {
 	W       *policy.Weights
 	EOS     int32
 	Workers int // default GOMAXPROCS
+	// Stop, when set, is asked before every decoding position; a non-nil
+	// error abandons the call with that error (a signal: the batch is lost).
+	Stop func() error
 
 	ws   []*worker
 	jobs []job
@@ -137,7 +140,7 @@ func (e *Engine) GenerateInto(dst *Batch, prompts [][]int32, s Sampling, seed ui
 	}
 	if nw == 1 {
 		e.samp = s
-		return e.ws[0].run(e.W, jobs, &e.samp, e.EOS)
+		return e.ws[0].run(e.W, jobs, &e.samp, e.EOS, e.Stop)
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, nw)
@@ -146,7 +149,7 @@ func (e *Engine) GenerateInto(dst *Batch, prompts [][]int32, s Sampling, seed ui
 		wg.Add(1)
 		go func(k int, js []job) {
 			defer wg.Done()
-			errs[k] = e.ws[k].run(e.W, js, &s, e.EOS)
+			errs[k] = e.ws[k].run(e.W, js, &s, e.EOS, e.Stop)
 		}(k, jobs[lo:hi])
 	}
 	wg.Wait()
@@ -216,7 +219,7 @@ func (wk *worker) ensure(cfg policy.Config, n, rows int) {
 // The prompt positions every job has, but its last, are run first in one
 // batched pass (prefill); then all jobs advance one position per step, a job
 // still inside its prompt being fed its next prompt token.
-func (wk *worker) run(w *policy.Weights, js []job, s *Sampling, eos int32) error {
+func (wk *worker) run(w *policy.Weights, js []job, s *Sampling, eos int32, stop func() error) error {
 	if len(js) == 0 {
 		return nil
 	}
@@ -242,6 +245,11 @@ func (wk *worker) run(w *policy.Weights, js []job, s *Sampling, eos int32) error
 		js[i].last = js[i].prompt[pre]
 	}
 	for pos := pre; pos < t; pos++ {
+		if stop != nil {
+			if err := stop(); err != nil {
+				return err
+			}
+		}
 		wk.rows = wk.rows[:0]
 		for i := range js {
 			if !js[i].done {

@@ -37,6 +37,7 @@ var ErrDirtyInterrupt = fmt.Errorf("trainer: interrupted inside a step of a mode
 // beginStep records the state to return to if ctx stops the step.
 func (t *Trainer) beginStep(ctx context.Context) {
 	t.ctx = ctx
+	t.eng.Stop = t.stopped
 	if t.Model.W.Cfg.NumParams() > MaxSnapshotParams {
 		t.snap = nil
 		return

@@ -293,7 +293,7 @@ func (c *cancelAt) OnStep(t *Trainer, r Record) error {
 // gives the same numbers as a run never interrupted.
 func TestSignalInsideEpochs(t *testing.T) {
 	c := testConfig(t)
-	c.Train.Steps = 3
+	c.Train.Steps = 2
 	c.Train.PPOEpochs = 16
 	c.Ckpt.Every = 100
 	straight := filepath.Join(t.TempDir(), "straight")
@@ -412,4 +412,29 @@ func TestResumeBadRandomStream(t *testing.T) {
 	if notes := strings.Join(r.Notes, "\n"); r.Step != 2 || !strings.Contains(notes, "state.json: rng.data") {
 		t.Fatalf("step %d, notes: %s", r.Step, notes)
 	}
+}
+
+// Issue 12: a signal inside the sampling of a large group stops within 2 s
+// (the engine asks before every decoding position); the step is undone.
+func TestSignalInsideSampling(t *testing.T) {
+	c := testConfig(t)
+	c.Train.Steps, c.Train.PromptsPerStep, c.Sampling.GroupSize, c.Sampling.MaxNewTokens = 1, 16, 32, 36
+	c.Train.MiniBatches, c.Train.MicroBatch, c.Log.Diagnostics = 32, 16, false
+	r, err := Open(c, filepath.Join(t.TempDir(), "run"), false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var at time.Time
+	time.AfterFunc(100*time.Millisecond, func() { at = time.Now(); cancel() })
+	t0 := time.Now()
+	err = r.Trainer.Run(ctx)
+	stop := time.Since(at)
+	if !errors.Is(err, context.Canceled) || r.Step != 0 {
+		t.Fatalf("Run: %v at step %d", err, r.Step)
+	}
+	if stop > 2*time.Second {
+		t.Fatalf("stopped %v after the signal", stop)
+	}
+	t.Logf("stopped %v after the signal (%v in all)", stop, time.Since(t0))
 }
