@@ -157,6 +157,9 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 	if err != nil {
 		return false, err
 	}
+	for _, n := range tr.Notes {
+		say("sweep: %s: note: %s", cell.Name, n)
+	}
 	tr.SetWorkers(m.Workers)
 	if err := configs.WriteResolved(runDir, tr.Cfg); err != nil {
 		return false, err

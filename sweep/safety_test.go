@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/entrolab/entrolab/policy/policytest"
+	"github.com/entrolab/entrolab/trainer"
 )
 
 // Issue 12: a sweep name becomes a directory: "../../../x" is refused.
@@ -22,8 +23,9 @@ func TestSweepNameIsSafe(t *testing.T) {
 	}
 }
 
-// Issue 12: a sweep onto an existing folder of a cell's name that entrolab
-// did not make refuses, naming it, and deletes nothing.
+// Issue 12: a sweep onto an existing folder it did not make refuses,
+// naming it, and deletes nothing; a cell entrolab made that stopped before
+// its first checkpoint (it carries trainer.MarkerFile) restarts.
 func TestSweepKeepsForeignFolders(t *testing.T) {
 	dir := t.TempDir()
 	wd, _ := os.Getwd()
@@ -38,27 +40,36 @@ set: ["train.steps=1", "eval.problems=8", "eval.every=0", "base.checkpoint=`+pol
 	if err != nil {
 		t.Fatal(err)
 	}
-	cell := filepath.Join(c.Out, "grpo_addition-s1")
-	os.MkdirAll(cell, 0o755)
-	os.WriteFile(filepath.Join(cell, "notes.txt"), []byte("mine"), 0o644)
+	// a folder of the sweep's name that is the user's
+	os.MkdirAll(c.Out, 0o755)
+	os.WriteFile(filepath.Join(c.Out, "notes.txt"), []byte("mine"), 0o644)
 	var log bytes.Buffer
-	err = Execute(context.Background(), c, &log)
-	if err == nil || !strings.Contains(err.Error(), cell) {
+	if err := Execute(context.Background(), c, &log); err == nil || !strings.Contains(err.Error(), c.Out) {
 		t.Fatalf("sweep onto a foreign folder: %v\n%s", err, log.String())
 	}
-	if b, err := os.ReadFile(filepath.Join(cell, "notes.txt")); err != nil || string(b) != "mine" {
+	if b, err := os.ReadFile(filepath.Join(c.Out, "notes.txt")); err != nil || string(b) != "mine" {
 		t.Fatalf("the user's file is gone: %v", err)
 	}
-	// once the folder is gone the cell runs; killed before its first
-	// checkpoint (simulated: checkpoints removed) it restarts without --force
-	os.RemoveAll(cell)
+	os.RemoveAll(c.Out)
 	if err := Execute(context.Background(), c, &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
+	cell := filepath.Join(c.Out, "grpo_addition-s1")
+	// the cell stopped before its first checkpoint, with a file of the user's in it
 	os.RemoveAll(filepath.Join(cell, "checkpoints"))
-	os.MkdirAll(filepath.Join(cell, "checkpoints"), 0o755)
+	os.WriteFile(filepath.Join(cell, "notes.txt"), []byte("mine"), 0o644)
+	if err := Execute(context.Background(), c, &log); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Fatalf("cell with a foreign file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cell, "notes.txt")); err != nil {
+		t.Fatal("the user's file in the cell is gone")
+	}
+	os.Remove(filepath.Join(cell, "notes.txt"))
 	log.Reset()
-	if err := Execute(context.Background(), c, &log); err != nil || !strings.Contains(log.String(), "note") {
+	if err := Execute(context.Background(), c, &log); err != nil {
 		t.Fatalf("restart of a cell without checkpoint: %v\n%s", err, log.String())
+	}
+	if !trainer.IsRunDir(cell) {
+		t.Fatal("cell has no run marker")
 	}
 }
