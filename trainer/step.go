@@ -453,7 +453,8 @@ func (t *Trainer) evaluate(m map[string]float64) error {
 	return nil
 }
 
-// dump returns the first log.samples completions of the step.
+// dump returns the first log.samples completions of the step, with their
+// per-token log-probs, entropies and advantages.
 func (t *Trainer) dump(step int, batch []*sample) []SampleDump {
 	n := min(t.Cfg.Log.Samples, len(batch))
 	out := make([]SampleDump, n)
@@ -463,7 +464,23 @@ func (t *Trainer) dump(step int, batch []*sample) []SampleDump {
 			a = s.adv[0]
 		}
 		out[i] = SampleDump{Step: step, Prompt: s.prob.Prompt, Completion: t.Tok.DecodeCompletion(s.seq.Tokens),
-			Answer: s.prob.Answer, Reward: s.reward, Advantage: a, Finish: s.seq.Finish.String()}
+			Answer: s.prob.Answer, Reward: s.reward, Advantage: a, Finish: s.seq.Finish.String(), Correct: s.score.Correct,
+			Tokens: make([]string, s.n()), Logp: float32s(s.old), Entropy: float32s(s.oldEnt), TokenAdv: float32s(s.adv)}
+		for j, id := range s.seq.Tokens {
+			out[i].Tokens[j], _ = t.Tok.Token(int(id))
+		}
+	}
+	return out
+}
+
+// float32s narrows a per-token row for samples.jsonl.
+func float32s(v []float64) []float32 {
+	if v == nil {
+		return nil
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
 	}
 	return out
 }

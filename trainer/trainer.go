@@ -53,8 +53,19 @@ type SampleDump struct {
 	Completion string  `json:"completion"`
 	Answer     string  `json:"answer"`
 	Reward     float64 `json:"reward"`
-	Advantage  float64 `json:"advantage"`
+	Advantage  float64 `json:"advantage"` // of the first token (the sequence's, for sequence-level estimators)
 	Finish     string  `json:"finish"`
+	Correct    bool    `json:"correct"`
+
+	// Per completion token, in order ([n], <eos> included when sampled):
+	// the token's text, its old log-prob log softmax(z/T)[token] and the
+	// entropy of softmax(z/T) as the trainer used them (the sampler's, or
+	// recomputed where the method recomputes), and its advantage. float32
+	// keeps the file small; the numbers are for reading, not for resuming.
+	Tokens   []string  `json:"tokens,omitempty"`
+	Logp     []float32 `json:"logp,omitempty"`
+	Entropy  []float32 `json:"entropy,omitempty"`
+	TokenAdv []float32 `json:"token_advantage,omitempty"`
 }
 
 // Observer is told about every finished step.

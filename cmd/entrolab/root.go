@@ -36,6 +36,7 @@ how each remedy changes that.`,
 		newConfigsCmd(),
 		newPlotCmd(),
 		newSweepCmd(),
+		newServeCmd(),
 	)
 	return root
 }

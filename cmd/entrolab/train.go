@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/plots"
 	"github.com/entrolab/entrolab/reward"
+	"github.com/entrolab/entrolab/serve"
 	"github.com/entrolab/entrolab/sft"
 	"github.com/entrolab/entrolab/trainer"
 	"github.com/spf13/cobra"
@@ -26,6 +29,7 @@ type trainOptions struct {
 	seed   uint64
 	noPlot bool
 	format string
+	serve  string // listen address for the live view; "" = none
 }
 
 func newTrainCmd() *cobra.Command {
@@ -67,6 +71,8 @@ exactly from its last checkpoint.`,
 	f.Uint64Var(&o.seed, "seed", 0, "random seed")
 	f.BoolVar(&o.noPlot, "no-plots", false, "do not write figures at the end")
 	f.StringVar(&o.format, "format", "png", "figure format: png, svg or pdf")
+	f.StringVar(&o.serve, "serve", "", "serve the live view of the run's root while training and print its URL (--serve alone: "+serve.DefaultAddr+"; --serve=HOST:PORT)")
+	f.Lookup("serve").NoOptDefVal = serve.DefaultAddr
 	return cmd
 }
 
@@ -145,6 +151,19 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		fmt.Fprintln(w, "train: "+d.Summary())
 	}
 	fmt.Fprintf(w, "train: %s, seed %d, %d steps, base %s, run %s\n", cfg.Name, cfg.Seed, cfg.Train.Steps, r.Base, dir)
+	var watchURL string
+	if o.serve != "" {
+		stop, url, err := startServe(cmd.Context(), w, filepath.Dir(dir), o.serve)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		watchURL = url + "run?id=" + filepath.Base(dir)
+		fmt.Fprintf(w, "train: watch this run at %s\n", watchURL)
+	}
+	if err := serve.WriteStatus(dir, serve.StateRunning, ""); err != nil {
+		return err
+	}
 	if r.Step > 0 {
 		fmt.Fprintf(w, "train: resuming after step %d\n", r.Step)
 	}
@@ -159,15 +178,21 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		if r.Step >= cfg.Ckpt.Every {
 			fmt.Fprintf(w, "train: failed after step %d; the last checkpoint in %s/checkpoints is kept: resume with --resume %s\n", r.Step, dir, dir)
 		}
+		serve.WriteStatus(dir, serve.StateFailed, runErr.Error())
 		return runErr
 	}
 	if runErr != nil {
 		// Run stops between steps, so the state is whole: save it
 		if err := r.Checkpoint(); err != nil {
+			serve.WriteStatus(dir, serve.StateFailed, err.Error())
 			return fmt.Errorf("train: interrupted after step %d; saving a checkpoint failed: %w", r.Step, err)
 		}
+		serve.WriteStatus(dir, serve.StateInterrupted, "")
 		fmt.Fprintf(w, "train: interrupted after step %d; checkpoint saved in %s/checkpoints (resume with --resume %s)\n", r.Step, dir, dir)
 		return errInterrupted
+	}
+	if err := serve.WriteStatus(dir, serve.StateDone, ""); err != nil {
+		return err
 	}
 	if !o.noPlot {
 		if err := trainer.CheckNoLinks(dir, "plots"); err != nil {
@@ -178,7 +203,31 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		}
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "train: done: %s\n", dir)
+	if watchURL != "" {
+		fmt.Fprintf(w, "train: still serving %s; Ctrl-C to stop\n", watchURL)
+		<-cmd.Context().Done()
+	}
 	return nil
+}
+
+// startServe serves the live view of root on addr in the background and
+// returns a stop function and the server's URL once it listens; a listen
+// failure is returned before any training starts.
+func startServe(ctx context.Context, w io.Writer, root, addr string) (stop func(), url string, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, w, &serveOptions{root: root, addr: addr}, func(u string) { ready <- u }) }()
+	select {
+	case url = <-ready:
+		return func() { cancel(); <-done }, url, nil
+	case err = <-done:
+		cancel()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, "", fmt.Errorf("train: --serve: %w", err)
+	}
 }
 
 type barObserver struct{ b *progress.Bar }
