@@ -467,6 +467,9 @@ func (s *Server) compareData(q url.Values) (comparePage, error) {
 		return comparePage{}, err
 	}
 	runs, version, missing := s.loadRuns(ids)
+	if len(runs) == 0 {
+		return comparePage{}, fmt.Errorf("serve: none of %v is a run with metrics: %w", ids, ErrNotRun)
+	}
 	byRun := map[*plots.Run]string{}
 	i := 0
 	for _, id := range ids {

@@ -1,0 +1,430 @@
+package serve
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeRun makes a run directory under root: config.yaml with name and
+// seed, steps metrics lines and, when samples, two logged completions per
+// fifth step with per-token data.
+func writeRun(t testing.TB, root, id, name string, seed, steps, total int, samples bool) string {
+	t.Helper()
+	dir := filepath.Join(root, filepath.FromSlash(id))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("name: %s\nseed: %d\ntask:\n  name: addition\nalgorithm:\n  advantage:\n    name: grpo\n  loss:\n    name: ppo\n  entropy:\n    name: none\ntrain:\n  steps: %d\n", name, seed, total)
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for s := 1; s <= steps; s++ {
+		fmt.Fprintf(&b, `{"step":%d,"data":{"actor/entropy":%g,"critic/score/mean":%g`, s, 0.6-0.0001*float64(s)+0.001*float64(seed), 0.2+0.0001*float64(s))
+		if s%25 == 0 {
+			fmt.Fprintf(&b, `,"val/accuracy":%g`, 0.4+0.00001*float64(s))
+		}
+		b.WriteString("}}\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if samples {
+		var sb strings.Builder
+		for s := 5; s <= steps; s += 5 {
+			for i, ok := range []bool{true, false} {
+				// tokens "1","2","<eos>"; the second token is the uncertain one
+				fmt.Fprintf(&sb, `{"step":%d,"prompt":"1+1=","completion":"12","answer":"2","reward":%d,"advantage":%g,"finish":"eos","correct":%v,"tokens":["1","2","<eos>"],"logp":[-0.1,-1.2,-0.01],"entropy":[0.2,%g,0.01],"token_advantage":[0.5,0.5,0.5]}`+"\n",
+					s, map[bool]int{true: 1}[ok], 0.5-float64(i), ok, 1.0+0.1*float64(i))
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "samples.jsonl"), []byte(sb.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func newTestServer(t *testing.T, root string) (*Server, *httptest.Server) {
+	t.Helper()
+	s, err := New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { ts.Close(); s.Close() })
+	return s, ts
+}
+
+func get(t *testing.T, ts *httptest.Server, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(ts.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRunsPageAndAPI(t *testing.T) {
+	root := t.TempDir()
+	writeRun(t, root, "grpo_addition-s1", "grpo_addition", 1, 50, 50, false)
+	writeRun(t, root, "sweep-x/clip_cov_addition-s1", "clip_cov_addition", 1, 30, 100, false)
+	os.MkdirAll(filepath.Join(root, "base", "addition-1234"), 0o755) // not a run
+	_, ts := newTestServer(t, root)
+
+	code, body := get(t, ts, "/")
+	if code != 200 || !strings.Contains(body, `data-id="grpo_addition-s1"`) || !strings.Contains(body, `data-id="sweep-x/clip_cov_addition-s1"`) {
+		t.Fatalf("runs page: %d\n%s", code, body)
+	}
+	if !strings.Contains(body, "compare sweep sweep-x") {
+		t.Errorf("runs page does not offer the sweep comparison")
+	}
+	_, body = get(t, ts, "/api/runs")
+	var runs []runInfo
+	if err := json.Unmarshal([]byte(body), &runs); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 {
+		t.Fatalf("/api/runs = %d runs, want 2: %s", len(runs), body)
+	}
+	r := runs[0]
+	if r.ID != "grpo_addition-s1" || r.Method != "grpo" || r.Task != "addition" || r.Seed != "1" || r.Step != 50 || r.Steps != 50 || r.Status != StateDone {
+		t.Errorf("run row = %+v", r)
+	}
+	if r.Reward == nil || math.Abs(*r.Reward-0.205) > 1e-9 || r.Accuracy == nil || math.Abs(*r.Accuracy-0.4005) > 1e-9 || r.AccStep != 50 {
+		t.Errorf("last values: reward %v accuracy %v at %d", r.Reward, r.Accuracy, r.AccStep)
+	}
+	if runs[1].Sweep != "sweep-x" || runs[1].Status == StateDone {
+		t.Errorf("sweep run row = %+v", runs[1])
+	}
+
+	// a new run appears in the next poll
+	writeRun(t, root, "new-s2", "new", 2, 3, 10, false)
+	_, body = get(t, ts, "/api/runs")
+	if !strings.Contains(body, `"id":"new-s2"`) {
+		t.Errorf("new run not listed: %s", body)
+	}
+}
+
+func TestRunPageFiguresAndFiles(t *testing.T) {
+	root := t.TempDir()
+	dir := writeRun(t, root, "a-s1", "a", 1, 40, 100, true)
+	_, ts := newTestServer(t, root)
+	code, body := get(t, ts, "/run?id=a-s1")
+	if code != 200 {
+		t.Fatalf("run page: %d %s", code, body)
+	}
+	for _, want := range []string{`data-fig="entropy"`, "name: a", `/file?id=a-s1&path=metrics.jsonl`, "samples?id=a-s1"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("run page lacks %q", want)
+		}
+	}
+	code, svg := get(t, ts, "/fig?id=a-s1&name=entropy")
+	if code != 200 || !strings.Contains(svg, "<svg") || !strings.Contains(svg, "actor/entropy") {
+		t.Fatalf("entropy figure: %d %.200s", code, svg)
+	}
+	if code, _ := get(t, ts, "/fig?id=a-s1&name=controllers"); code != 404 {
+		t.Errorf("figure without data: %d, want 404", code)
+	}
+	if code, _ := get(t, ts, "/fig?id=a-s1&name=nope"); code != 400 {
+		t.Errorf("unknown figure: %d, want 400", code)
+	}
+	// the figure changes as metrics.jsonl grows
+	_, v1 := get(t, ts, "/api/run?id=a-s1")
+	f, _ := os.OpenFile(filepath.Join(dir, "metrics.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, `{"step":41,"data":{"actor/entropy":0.1,"critic/score/mean":0.9}}`+"\n")
+	f.Close()
+	_, v2 := get(t, ts, "/api/run?id=a-s1")
+	var i1, i2 runInfo
+	json.Unmarshal([]byte(v1), &i1)
+	json.Unmarshal([]byte(v2), &i2)
+	if i1.Version == i2.Version || i2.Step != 41 {
+		t.Errorf("after a new line: version %s -> %s, step %d", i1.Version, i2.Version, i2.Step)
+	}
+	_, svg2 := get(t, ts, "/fig?id=a-s1&name=entropy&v="+url.QueryEscape(i2.Version))
+	if svg2 == svg {
+		t.Errorf("entropy figure did not change after a new step")
+	}
+	code, body = get(t, ts, "/file?id=a-s1&path=config.yaml")
+	if code != 200 || !strings.Contains(body, "name: a") {
+		t.Errorf("file: %d %s", code, body)
+	}
+}
+
+func TestTornLastLine(t *testing.T) {
+	root := t.TempDir()
+	dir := writeRun(t, root, "a-s1", "a", 1, 10, 100, true)
+	for _, f := range []string{"metrics.jsonl", "samples.jsonl"} {
+		fh, _ := os.OpenFile(filepath.Join(dir, f), os.O_APPEND|os.O_WRONLY, 0)
+		fh.WriteString(`{"step":11,"data":{"actor/entr`)
+		fh.Close()
+	}
+	s, ts := newTestServer(t, root)
+	info, err := s.summary("a-s1")
+	if err != nil || info.Step != 10 {
+		t.Fatalf("summary with a torn line: step %d, %v", info.Step, err)
+	}
+	for _, p := range []string{"/run?id=a-s1", "/fig?id=a-s1&name=entropy", "/samples?id=a-s1"} {
+		if code, body := get(t, ts, p); code != 200 {
+			t.Errorf("%s with a torn last line: %d %s", p, code, body)
+		}
+	}
+}
+
+func TestPathSafety(t *testing.T) {
+	outside := t.TempDir()
+	writeRun(t, outside, "secret-s1", "secret", 1, 5, 5, true)
+	os.WriteFile(filepath.Join(outside, "passwd"), []byte("root:x:0:0"), 0o644)
+	root := t.TempDir()
+	dir := writeRun(t, root, "a-s1", "a", 1, 5, 5, false)
+	if err := os.Symlink(filepath.Join(outside, "secret-s1"), filepath.Join(root, "linked-s1")); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	os.Symlink(filepath.Join(outside, "passwd"), filepath.Join(dir, "leak.txt"))
+	os.Symlink(outside, filepath.Join(dir, "out"))
+	evil := writeRun(t, root, "evil-s1", "evil", 1, 1, 1, false)
+	os.Remove(filepath.Join(evil, "metrics.jsonl"))
+	os.Symlink(filepath.Join(outside, "secret-s1", "metrics.jsonl"), filepath.Join(evil, "metrics.jsonl"))
+	_, ts := newTestServer(t, root)
+
+	_, body := get(t, ts, "/api/runs")
+	if strings.Contains(body, "linked-s1") || strings.Contains(body, "secret") {
+		t.Errorf("a symlinked run is listed: %s", body)
+	}
+	for _, p := range []string{
+		"/run?id=../" + filepath.Base(outside) + "/secret-s1",
+		"/run?id=" + url.QueryEscape(filepath.Join(outside, "secret-s1")),
+		"/run?id=linked-s1",
+		"/run?id=evil-s1",
+		"/run?id=a-s1/../../" + filepath.Base(outside) + "/secret-s1",
+		"/fig?id=linked-s1&name=entropy",
+		"/fig?id=..&name=entropy",
+		"/samples?id=linked-s1",
+		"/compare?sweep=..",
+		"/compare?id=linked-s1",
+		"/file?id=a-s1&path=../../" + filepath.Base(outside) + "/passwd",
+		"/file?id=a-s1&path=" + url.QueryEscape(filepath.Join(outside, "passwd")),
+		"/file?id=a-s1&path=leak.txt",
+		"/file?id=a-s1&path=out/passwd",
+		"/file?id=a-s1&path=" + url.QueryEscape(`..\..\passwd`),
+		"/file?id=linked-s1&path=metrics.jsonl",
+	} {
+		code, body := get(t, ts, p)
+		if code == 200 || strings.Contains(body, "root:x") || strings.Contains(body, "secret") && !strings.Contains(body, "symlink") && !strings.Contains(body, "outside") && !strings.Contains(body, "not") {
+			t.Errorf("%s: %d %.200s", p, code, body)
+		}
+		if code != 400 && code != 404 {
+			t.Errorf("%s: status %d, want 400 or 404", p, code)
+		}
+	}
+	// the run page does not list the symlinks as files
+	_, body = get(t, ts, "/run?id=a-s1")
+	if strings.Contains(body, "leak.txt") || strings.Contains(body, "out/passwd") {
+		t.Errorf("run page lists symlinks")
+	}
+}
+
+func TestReadOnlyAndHost(t *testing.T) {
+	root := t.TempDir()
+	writeRun(t, root, "a-s1", "a", 1, 5, 5, false)
+	s, ts := newTestServer(t, root)
+	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH"} {
+		req, _ := http.NewRequest(m, ts.URL+"/run?id=a-s1", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 405 {
+			t.Errorf("%s: %d, want 405", m, resp.StatusCode)
+		}
+	}
+	h := loopbackOnly(s.Handler())
+	for host, want := range map[string]int{"127.0.0.1:8080": 200, "localhost:8080": 200, "[::1]:8080": 200, "evil.example:8080": 403, "10.0.0.1": 403} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
+		}
+	}
+	if !IsLoopback("127.0.0.1:0") || !IsLoopback("localhost:1") || IsLoopback("0.0.0.0:8080") || IsLoopback(":8080") {
+		t.Errorf("IsLoopback wrong")
+	}
+}
+
+func TestDeletedRunDir(t *testing.T) {
+	root := t.TempDir()
+	dir := writeRun(t, root, "a-s1", "a", 1, 20, 100, true)
+	writeRun(t, root, "b-s1", "b", 1, 20, 100, false)
+	_, ts := newTestServer(t, root)
+	for _, p := range []string{"/run?id=a-s1", "/fig?id=a-s1&name=entropy", "/samples?id=a-s1", "/api/run?id=a-s1"} {
+		if code, _ := get(t, ts, p); code != 200 {
+			t.Fatalf("%s: %d before deletion", p, code)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/run?id=a-s1", "/fig?id=a-s1&name=entropy", "/samples?id=a-s1", "/api/run?id=a-s1", "/file?id=a-s1&path=metrics.jsonl"} {
+		if code, body := get(t, ts, p); code != 404 {
+			t.Errorf("%s after deletion: %d %s", p, code, body)
+		}
+	}
+	code, body := get(t, ts, "/api/runs")
+	if code != 200 || strings.Contains(body, "a-s1") || !strings.Contains(body, "b-s1") {
+		t.Errorf("runs after deletion: %d %s", code, body)
+	}
+	if code, _ := get(t, ts, "/compare?id=a-s1&id=b-s1"); code != 200 {
+		t.Errorf("compare with a deleted run: %d", code)
+	}
+}
+
+func TestComparePage(t *testing.T) {
+	root := t.TempDir()
+	writeRun(t, root, "sw/grpo-s1", "grpo", 1, 30, 30, false)
+	writeRun(t, root, "sw/grpo-s2", "grpo", 2, 30, 30, false)
+	writeRun(t, root, "sw/aent-s1", "aent", 1, 30, 30, false)
+	_, ts := newTestServer(t, root)
+	code, body := get(t, ts, "/compare?sweep=sw")
+	if code != 200 {
+		t.Fatalf("compare: %d %s", code, body)
+	}
+	if !strings.Contains(body, "grpo (2 seeds)") || !strings.Contains(body, ">aent seed=1<") {
+		t.Errorf("compare groups wrong:\n%s", body)
+	}
+	code, svg := get(t, ts, "/fig?sweep=sw&name=entropy")
+	if code != 200 || !strings.Contains(svg, "grpo (2 seeds)") {
+		t.Errorf("compare figure: %d %.300s", code, svg)
+	}
+	code, body = get(t, ts, "/compare/table?id=sw/grpo-s1&id=sw/aent-s1")
+	if code != 200 || strings.Contains(body, "2 seeds") || !strings.Contains(body, "grpo seed=1") {
+		t.Errorf("compare table of picked runs: %d %s", code, body)
+	}
+	if code, _ := get(t, ts, "/api/versions?sweep=sw"); code != 200 {
+		t.Errorf("versions: %d", code)
+	}
+}
+
+func TestSamplesPage(t *testing.T) {
+	root := t.TempDir()
+	writeRun(t, root, "a-s1", "a", 1, 20, 100, true)
+	_, ts := newTestServer(t, root)
+	code, body := get(t, ts, "/samples?id=a-s1")
+	if code != 200 {
+		t.Fatalf("samples: %d %s", code, body)
+	}
+	if n := strings.Count(body, `<div class="comp `); n != 8 {
+		t.Errorf("completions shown = %d, want 8", n)
+	}
+	// the uncertain token gets the top colour and the high-entropy outline
+	if !strings.Contains(body, `class="tok h11 high" title="token &#34;2&#34; · p = 0.301 · entropy = 1.100 nats · advantage = &#43;0.500"`) {
+		t.Errorf("coloured token missing:\n%s", body)
+	}
+	if !strings.Contains(body, `class="tok h0"`) {
+		t.Errorf("low-entropy token not in the lowest colour")
+	}
+	_, body = get(t, ts, "/samples?id=a-s1&outcome=wrong&step=10")
+	if n := strings.Count(body, `<div class="comp bad">`); n != 1 || strings.Contains(body, `<div class="comp ok">`) {
+		t.Errorf("filter wrong, step 10: %d wrong completions shown", n)
+	}
+	if !strings.Contains(body, "<code>2</code></td><td class=\"num\">4</td>") {
+		t.Errorf("high-entropy table: token 2 should be high 4 times among the wrong completions:\n%s", body)
+	}
+}
+
+func TestEntropyStats(t *testing.T) {
+	mk := func(step int, toks []string, ents []float64) sampleLine {
+		lp := make([]float64, len(toks))
+		return sampleLine{Step: step, Tokens: toks, Entropy: ents, Logp: lp}
+	}
+	lines := []sampleLine{
+		// step 1: 10 tokens, the top 20% are the two highest: "a" (0.9) and "b" (0.8)
+		mk(1, []string{"a", "b", "c", "c", "c"}, []float64{0.9, 0.8, 0.1, 0.1, 0.2}),
+		mk(1, []string{"c", "c", "c", "c", "c"}, []float64{0.1, 0.1, 0.1, 0.3, 0.1}),
+		// step 2: 5 tokens, top 20% is one token: "c" (0.7)
+		mk(2, []string{"a", "b", "c", "d", "d"}, []float64{0.1, 0.1, 0.7, 0.2, 0.2}),
+	}
+	overall, ph := entropyStats(lines, 20, 2)
+	want := []tokenCount{{"a", 1, 2}, {"b", 1, 2}, {"c", 1, 9}}
+	if fmt.Sprint(overall) != fmt.Sprint(want) {
+		t.Errorf("overall = %v, want %v", overall, want)
+	}
+	if len(ph) != 2 || ph[0].From != 1 || ph[1].From != 2 || !math.IsNaN(ph[0].Jaccard) || ph[1].Jaccard != 0 {
+		t.Errorf("phases = %+v", ph)
+	}
+	if thr := highThreshold([]float64{5, 1, 4, 2, 3}, 0.2); thr != 5 {
+		t.Errorf("highThreshold = %v, want 5", thr)
+	}
+	if thr := highThreshold([]float64{5, 1, 4, 2, 3, 0}, 0.2); thr != 4 {
+		t.Errorf("highThreshold(6) = %v, want 4 (ceil(1.2) = 2 tokens)", thr)
+	}
+}
+
+func TestRunState(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	host, _ := os.Hostname()
+	for _, c := range []struct {
+		name      string
+		st        *Status
+		last, tot int
+		mod       time.Time
+		ck        bool
+		want      string
+	}{
+		{"status_done", &Status{State: StateDone}, 10, 100, now, false, StateDone},
+		{"status_running_alive", &Status{State: StateRunning, PID: os.Getpid(), Host: host}, 10, 100, now, false, StateRunning},
+		{"status_running_dead", &Status{State: StateRunning, PID: 1 << 30, Host: host}, 10, 100, now, false, StateFailed},
+		{"status_running_other_host", &Status{State: StateRunning, PID: 1 << 30, Host: host + "-elsewhere"}, 10, 100, now, false, StateRunning},
+		{"status_interrupted", &Status{State: StateInterrupted}, 10, 100, now, true, StateInterrupted},
+		{"inferred_done", nil, 100, 100, now.Add(-time.Hour), false, StateDone},
+		{"inferred_running", nil, 10, 100, now.Add(-time.Second), false, StateRunning},
+		{"inferred_interrupted", nil, 10, 100, now.Add(-time.Hour), true, StateInterrupted},
+		{"inferred_unknown", nil, 10, 100, now.Add(-time.Hour), false, StateUnknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got, _ := runState(c.st, c.last, c.tot, c.mod, c.ck, now); got != c.want {
+				t.Errorf("runState = %s, want %s", got, c.want)
+			}
+		})
+	}
+	dir := t.TempDir()
+	if err := WriteStatus(dir, StateRunning, ""); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, StatusFile))
+	var st Status
+	if err := json.Unmarshal(b, &st); err != nil || st.State != StateRunning || st.PID != os.Getpid() {
+		t.Errorf("status.json = %s (%v)", b, err)
+	}
+}
+
+func TestThin(t *testing.T) {
+	root := t.TempDir()
+	writeRun(t, root, "a-s1", "a", 1, 5000, 5000, false)
+	s, _ := newTestServer(t, root)
+	r, _, err := s.loadRun("a-s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, k := thin(r, 2000)
+	if k != 3 || th.Get("actor/entropy").Len() != 5000/3+1 || th.Get("val/accuracy").Len() != 200 {
+		t.Errorf("thin: k %d, entropy %d points, val %d", k, th.Get("actor/entropy").Len(), th.Get("val/accuracy").Len())
+	}
+	if r.Get("actor/entropy").Len() != 5000 {
+		t.Errorf("thin changed the cached run")
+	}
+}
