@@ -73,7 +73,8 @@ func handleStatic(w http.ResponseWriter, r *http.Request) {
 
 // pageData is what every page template gets.
 type pageData struct {
-	Title, Page, ID, Query, Version, Root string
+	Title, Page, ID, Version, Root string
+	Query                          template.URL // url.Values.Encode of the selection: safe in a URL
 }
 
 func (s *Server) render(w http.ResponseWriter, name string, data any) {
@@ -208,7 +209,7 @@ func (s *Server) handleRunPage(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	p := runPage{pageData: pageData{Title: id, Page: "run", ID: id, Query: url.Values{"id": {id}}.Encode(), Version: info.Version, Root: s.dir},
+	p := runPage{pageData: pageData{Title: id, Page: "run", ID: id, Query: template.URL(url.Values{"id": {id}}.Encode()), Version: info.Version, Root: s.dir},
 		Info: info, Figures: plots.FigureNames(), Thin: 1}
 	if run, _, err := s.loadRun(id); err == nil {
 		_, p.Thin = thin(run, maxFigurePoints)
@@ -484,7 +485,7 @@ func (s *Server) compareData(q url.Values) (comparePage, error) {
 	} else {
 		qs["id"] = ids
 	}
-	return comparePage{pageData: pageData{Title: title, Page: "compare", Query: qs.Encode(), Version: version, Root: s.dir},
+	return comparePage{pageData: pageData{Title: title, Page: "compare", Query: template.URL(qs.Encode()), Version: version, Root: s.dir},
 		Groups: compareRows(runs, byRun), Figures: plots.FigureNames(), Missing: missing}, nil
 }
 

@@ -126,7 +126,7 @@ func TestRunPageFiguresAndFiles(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("run page: %d %s", code, body)
 	}
-	for _, want := range []string{`data-fig="entropy"`, "name: a", `/file?id=a-s1&path=metrics.jsonl`, "samples?id=a-s1"} {
+	for _, want := range []string{`data-fig="entropy"`, `src="/fig?id=a-s1&name=entropy&v=`, "name: a", `/file?id=a-s1&path=metrics.jsonl`, "samples?id=a-s1"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("run page lacks %q", want)
 		}

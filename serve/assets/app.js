@@ -17,6 +17,7 @@
   figs().forEach((img) => {
     img.addEventListener("error", () => img.classList.add("nodata"));
     img.addEventListener("load", () => img.classList.remove("nodata"));
+    if (img.complete && img.naturalWidth === 0) img.classList.add("nodata"); // failed before this ran
   });
   function refreshFigures(version) {
     if (version === body.dataset.version) return;
