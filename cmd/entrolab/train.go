@@ -204,7 +204,7 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "train: done: %s\n", dir)
 	if watchURL != "" {
-		fmt.Fprintf(w, "train: still serving %s; Ctrl-C to stop\n", watchURL)
+		fmt.Fprintf(w, "train: still serving %s (Ctrl-C to stop)\n", watchURL)
 		<-cmd.Context().Done()
 	}
 	return nil
