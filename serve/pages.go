@@ -212,7 +212,7 @@ func (s *Server) handleRunPage(w http.ResponseWriter, r *http.Request) {
 	p := runPage{pageData: pageData{Title: id, Page: "run", ID: id, Query: template.URL(url.Values{"id": {id}}.Encode()), Version: info.Version, Root: s.dir},
 		Info: info, Figures: plots.FigureNames(), Thin: 1}
 	if run, _, err := s.loadRun(id); err == nil {
-		_, p.Thin = thin(run, maxFigurePoints)
+		_, p.Thin = thin(run, figurePoints(1))
 	}
 	if b, _, err := s.readInRoot(id+"/"+plots.ConfigFile, 1<<20, false); err == nil {
 		p.Config = string(b)
@@ -305,15 +305,15 @@ func (s *Server) selection(q url.Values) (ids []string, title string, err error)
 // loadRuns reads the selected runs (missing ones are listed, not fatal)
 // and returns them with a version that changes when any of them does.
 func (s *Server) loadRuns(ids []string) (runs []*plots.Run, version string, missing []string) {
+	all, vers, errs := s.loadMany(ids)
 	var vs []string
-	for _, id := range ids {
-		r, v, err := s.loadRun(id)
-		if err != nil {
+	for i, id := range ids {
+		if errs[i] != nil {
 			missing = append(missing, id)
 			continue
 		}
-		runs = append(runs, r)
-		vs = append(vs, v)
+		runs = append(runs, all[i])
+		vs = append(vs, vers[i])
 	}
 	return runs, strings.Join(vs, "-"), missing
 }
@@ -334,7 +334,7 @@ func (s *Server) figure(name string, ids []string) ([]byte, error) {
 	}
 	shown := make([]*plots.Run, len(runs))
 	for i, r := range runs {
-		shown[i], _ = thin(r, maxFigurePoints)
+		shown[i], _ = thin(r, figurePoints(len(runs)))
 	}
 	b, err := plots.RenderFigure(name, shown, "svg")
 	if err != nil {

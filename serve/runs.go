@@ -7,7 +7,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/entrolab/entrolab/plots"
@@ -246,50 +248,192 @@ func (s *Server) summariesAll() ([]runInfo, error) {
 
 // ---- parsed metrics ----
 
-// metricsEntry caches a run's parsed metrics by the versions of its files.
+// metricsEntry caches a run's parsed metrics. A file that only grew (same
+// file, larger) is parsed from offset on and appended; any other change
+// (replaced by a resume's trim, shrunk, config.yaml changed, a step
+// rewritten) parses it again whole.
 type metricsEntry struct {
-	key string
-	run *plots.Run
+	mu     sync.Mutex // serialises loads of this run
+	ckey   string     // config.yaml's size and time when parsed
+	fi     os.FileInfo
+	offset int64 // bytes of metrics.jsonl parsed: up to a newline
+	run    *plots.Run
 }
 
-// loadRun reads run id's metrics (through plots.ReadRun, so labels and
-// groups are those of `entrolab plot`), cached until metrics.jsonl or
-// config.yaml changes. The version string changes with the file.
+// loadRun reads run id's metrics through plots.ReadRun (so labels and
+// groups are those of `entrolab plot`), cached, with only the appended
+// lines parsed while a run grows. The version string changes with the file.
+// The returned run is never modified afterwards: callers may share it.
 func (s *Server) loadRun(id string) (*plots.Run, string, error) {
 	abs, err := s.runDir(id)
 	if err != nil {
+		s.forget(id)
 		return nil, "", err
 	}
-	mkey, mfi := s.fileKey(id + "/" + plots.MetricsFile)
+	mrel := id + "/" + plots.MetricsFile
+	mkey, mfi := s.fileKey(mrel)
 	if mfi == nil {
-		return nil, "", fmt.Errorf("serve: %s has no %s yet", id, plots.MetricsFile)
+		s.forget(id)
+		return nil, "", fmt.Errorf("serve: %s has no %s yet: %w", id, plots.MetricsFile, ErrNotRun)
 	}
 	if mfi.Size() > maxMetricsBytes {
-		return nil, "", fmt.Errorf("serve: %s/%s is %d bytes, more than the %d this server reads", id, plots.MetricsFile, mfi.Size(), int64(maxMetricsBytes))
+		return nil, "", fmt.Errorf("serve: %s is %d bytes, more than the %d this server reads", mrel, mfi.Size(), int64(maxMetricsBytes))
 	}
 	ckey, _ := s.fileKey(id + "/" + plots.ConfigFile)
-	key := mkey + "|" + ckey
 	s.mu.Lock()
 	e, ok := s.metrics[id]
+	if !ok {
+		e = &metricsEntry{}
+		s.metrics[id] = e
+	}
 	s.mu.Unlock()
-	if ok && e.key == key {
-		return e.run, mkey, nil
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.run != nil && e.ckey == ckey && os.SameFile(e.fi, mfi) {
+		if mfi.Size() == e.fi.Size() && mfi.ModTime().Equal(e.fi.ModTime()) {
+			return e.run, mkey, nil
+		}
+		if mfi.Size() >= e.offset {
+			if r, off, ok := s.appendRun(mrel, e.run, e.offset, mfi.Size()); ok {
+				e.run, e.offset, e.fi = r, off, mfi
+				return r, mkey, nil
+			}
+		}
+	}
+	// whole file: the offset is the last newline within the size seen now
+	// (ReadRun may read further; a line read twice makes the next append
+	// fall back to a whole parse)
+	off, err := s.lastNewline(mrel, mfi.Size())
+	if err != nil {
+		s.forget(id)
+		return nil, "", err
 	}
 	r, err := plots.ReadRun(abs)
 	if err != nil {
-		s.mu.Lock()
-		delete(s.metrics, id)
-		s.mu.Unlock()
+		s.forget(id)
 		return nil, "", err
 	}
-	s.mu.Lock()
-	s.metrics[id] = &metricsEntry{key: key, run: r}
-	s.mu.Unlock()
+	e.run, e.offset, e.fi, e.ckey = r, off, mfi, ckey
 	return r, mkey, nil
 }
 
-// maxFigurePoints bounds the points per series drawn on a page figure.
-const maxFigurePoints = 2000
+func (s *Server) forget(id string) {
+	s.mu.Lock()
+	delete(s.metrics, id)
+	delete(s.summaries, id)
+	s.mu.Unlock()
+}
+
+// lastNewline is the offset just past the last newline in the first size
+// bytes of rel (0 when there is none).
+func (s *Server) lastNewline(rel string, size int64) (int64, error) {
+	f, err := s.root.Open(rel)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	for end := size; end > 0; {
+		start := max(0, end-tailChunk)
+		buf := make([]byte, end-start)
+		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
+}
+
+// appendRun parses the complete lines of rel between from and size and
+// returns a copy of r with them appended, and the new offset; ok is false
+// when a new line rewrites a step r already has for the same key (then the
+// whole file must be parsed again).
+func (s *Server) appendRun(rel string, r *plots.Run, from, size int64) (*plots.Run, int64, bool) {
+	f, err := s.root.Open(rel)
+	if err != nil {
+		return nil, 0, false
+	}
+	defer f.Close()
+	buf := make([]byte, size-from)
+	if n, err := f.ReadAt(buf, from); err != nil && !(err == io.EOF && int64(n) == size-from) {
+		return nil, 0, false
+	}
+	buf = buf[:bytes.LastIndexByte(buf, '\n')+1]
+	if len(buf) == 0 {
+		return r, from, true
+	}
+	add, err := plots.ParseMetrics(bytes.NewReader(buf))
+	if err != nil {
+		return nil, 0, false
+	}
+	c := *r
+	c.Series = make(map[string]*plots.Series, len(r.Series)+len(add.Series))
+	for k, v := range r.Series {
+		c.Series[k] = v
+	}
+	for k, a := range add.Series {
+		old := c.Series[k]
+		if old.Len() > 0 && a.Len() > 0 && a.Steps[0] <= old.Steps[old.Len()-1] {
+			return nil, 0, false
+		}
+		n := &plots.Series{Key: k}
+		if old != nil {
+			n.Steps = append(old.Steps[:old.Len():old.Len()], a.Steps...)
+			n.Values = append(old.Values[:old.Len():old.Len()], a.Values...)
+		} else {
+			n.Steps, n.Values = a.Steps, a.Values
+		}
+		c.Series[k] = n
+	}
+	c.Lines += add.Lines
+	c.Skipped += add.Skipped
+	c.Ignored += add.Ignored
+	c.Warnings = append(r.Warnings[:len(r.Warnings):len(r.Warnings)], add.Warnings...)
+	return &c, from + int64(len(buf)), true
+}
+
+// warm parses every run in the background (a few at a time), so that the
+// first page that needs them finds them parsed.
+func (s *Server) warm() {
+	ids, err := s.listRuns()
+	if err != nil {
+		return
+	}
+	s.loadMany(ids)
+}
+
+// loadMany loads the runs in parallel (up to GOMAXPROCS at a time) and
+// returns them in order; a run that fails is nil with its error.
+func (s *Server) loadMany(ids []string) ([]*plots.Run, []string, []error) {
+	runs, vers, errs := make([]*plots.Run, len(ids)), make([]string, len(ids)), make([]error, len(ids))
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			runs[i], vers[i], errs[i] = s.loadRun(id)
+		}()
+	}
+	wg.Wait()
+	return runs, vers, errs
+}
+
+// Points drawn per series on a page figure: a budget per figure shared by
+// its runs, within bounds (a figure is 480 pixels wide on the page).
+const (
+	figurePointBudget = 20000
+	minFigurePoints   = 300
+	maxFigurePoints   = 1500
+)
+
+// figurePoints is the points per series for a figure of n runs.
+func figurePoints(n int) int {
+	return max(minFigurePoints, min(maxFigurePoints, figurePointBudget/max(1, n)))
+}
 
 // thin returns a copy of r whose series keep every k-th point (and the
 // last), k chosen so that none has more than maxPts; r itself when no

@@ -141,6 +141,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(url
 		h = loopbackOnly(h)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go s.warm()
 	if ready != nil {
 		ready("http://" + ln.Addr().String() + "/")
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entrolab/entrolab/plots"
 )
 
 // writeRun makes a run directory under root: config.yaml with name and
@@ -427,4 +429,57 @@ func TestThin(t *testing.T) {
 	if r.Get("actor/entropy").Len() != 5000 {
 		t.Errorf("thin changed the cached run")
 	}
+}
+
+// TestIncrementalLoad checks that a growing metrics file parsed in pieces
+// gives what plots.ReadRun gives for the whole file: appended lines, a torn
+// line completed later, a step rewritten by a later line, a file replaced.
+func TestIncrementalLoad(t *testing.T) {
+	root := t.TempDir()
+	dir := writeRun(t, root, "a-s1", "a", 1, 30, 100, false)
+	path := filepath.Join(dir, "metrics.jsonl")
+	s, _ := newTestServer(t, root)
+	appendLine := func(line string) {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(line)
+		f.Close()
+		time.Sleep(10 * time.Millisecond) // a new modification time
+	}
+	check := func(what string) {
+		t.Helper()
+		got, _, err := s.loadRun("a-s1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plots.ReadRun(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range want.Keys() {
+			if fmt.Sprint(got.Get(k).Steps, got.Get(k).Values) != fmt.Sprint(want.Get(k).Steps, want.Get(k).Values) {
+				t.Errorf("%s: %s = %v, want %v", what, k, got.Get(k).Steps, want.Get(k).Steps)
+			}
+		}
+		if len(got.Keys()) != len(want.Keys()) || got.Label != want.Label || got.Group != want.Group {
+			t.Errorf("%s: keys %v label %q group %q, want %v %q %q", what, got.Keys(), got.Label, got.Group, want.Keys(), want.Label, want.Group)
+		}
+	}
+	check("first")
+	appendLine(`{"step":31,"data":{"actor/entropy":0.5,"new/key":1}}` + "\n")
+	check("appended")
+	appendLine(`{"step":32,"data":{"actor/entropy":0.4`)
+	if r, _, _ := s.loadRun("a-s1"); r.Get("actor/entropy").Len() != 31 {
+		t.Errorf("torn line parsed: %d points", r.Get("actor/entropy").Len())
+	}
+	appendLine(`}}` + "\n")
+	check("torn line completed")
+	appendLine(`{"step":10,"data":{"actor/entropy":9}}` + "\n")
+	check("step rewritten")
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path+".tmp", b[:len(b)/2], 0o644)
+	os.Rename(path+".tmp", path)
+	check("file replaced")
 }
