@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -308,13 +309,43 @@ func (s *Server) loadRun(id string) (*plots.Run, string, error) {
 		s.forget(id)
 		return nil, "", err
 	}
-	r, err := plots.ReadRun(abs)
+	r, err := s.readRun(id, abs)
 	if err != nil {
 		s.forget(id)
 		return nil, "", err
 	}
 	e.run, e.offset, e.fi, e.ckey = r, off, mfi, ckey
 	return r, mkey, nil
+}
+
+// readRun is plots.ReadRun made cheaper for long runs: the keys no page
+// shows are dropped before parsing (filterMetrics), and the label and group
+// are set by ReadRun's rules (TestIncrementalLoad checks that both agree
+// with ReadRun).
+func (s *Server) readRun(id, abs string) (*plots.Run, error) {
+	b, _, err := s.readInRoot(id+"/"+plots.MetricsFile, maxMetricsBytes, false)
+	if err != nil {
+		return nil, fmt.Errorf("plots: read run: %w", err)
+	}
+	r, err := plots.ParseMetrics(bytes.NewReader(filterMetrics(make([]byte, 0, len(b)/2), b)))
+	if err != nil {
+		return nil, fmt.Errorf("plots: read run %s: %w", abs, err)
+	}
+	r.Dir = abs
+	if cb, _, err := s.readInRoot(id+"/"+plots.ConfigFile, 1<<20, false); err == nil {
+		c := parseConfig(cb)
+		r.Name, r.Seed = strings.TrimSpace(c.Name), strings.TrimSpace(c.Seed)
+	}
+	switch {
+	case r.Name != "" && r.Seed != "":
+		r.Label = r.Name + " seed=" + r.Seed
+	case r.Name != "":
+		r.Label = r.Name
+	default:
+		r.Label = filepath.Base(abs)
+	}
+	r.Group = plots.GroupKey(r)
+	return r, nil
 }
 
 func (s *Server) forget(id string) {
@@ -364,7 +395,7 @@ func (s *Server) appendRun(rel string, r *plots.Run, from, size int64) (*plots.R
 	if len(buf) == 0 {
 		return r, from, true
 	}
-	add, err := plots.ParseMetrics(bytes.NewReader(buf))
+	add, err := plots.ParseMetrics(bytes.NewReader(filterMetrics(nil, buf)))
 	if err != nil {
 		return nil, 0, false
 	}

@@ -459,6 +459,9 @@ func TestIncrementalLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range want.Keys() {
+			if unshown[k] {
+				continue
+			}
 			if fmt.Sprint(got.Get(k).Steps, got.Get(k).Values) != fmt.Sprint(want.Get(k).Steps, want.Get(k).Values) {
 				t.Errorf("%s: %s = %v, want %v", what, k, got.Get(k).Steps, want.Get(k).Steps)
 			}
@@ -482,4 +485,93 @@ func TestIncrementalLoad(t *testing.T) {
 	os.WriteFile(path+".tmp", b[:len(b)/2], 0o644)
 	os.Rename(path+".tmp", path)
 	check("file replaced")
+}
+
+// TestFilterKeepsFigures checks that dropping the unshown keys changes
+// nothing the pages show: the same series for every other key, the same
+// line counts, byte-identical figures, also for messy lines.
+func TestFilterKeepsFigures(t *testing.T) {
+	var b strings.Builder
+	for s := 1; s <= 60; s++ {
+		fmt.Fprintf(&b, `{"data":{`)
+		for i, k := range benchKeys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `%q:%v`, k, math.Sin(float64(s*(i+1))))
+		}
+		fmt.Fprintf(&b, `,"controller/entropy_coef":%v,"val/accuracy":%v},"step":%d}`+"\n", 0.01*float64(s), 0.3+0.001*float64(s), s)
+	}
+	b.WriteString(`{"step": 61, "data": {"actor/entropy": NaN, "critic/score/mean": "Infinity", "actor/lr": 1e-4, "odd \"key\"": [1, {"x": "}"}], "timing_s/gen": null}}` + "\n")
+	b.WriteString(`{"step": 62, "actor/entropy": 0.3, "timing_s/gen": 2}` + "\n")
+	b.WriteString(`not json` + "\n" + `{"step": 63, "data": {"actor/entropy": tru}}` + "\n" + `{"step": 64, "data": {"actor/entropy": 0.2, }}` + "\n")
+	b.WriteString(`{"step":65,"data":{"actor/entr`)
+	orig := []byte(b.String())
+	filtered := filterMetrics(nil, orig)
+	if len(filtered) >= len(orig)*2/3 {
+		t.Errorf("filter kept %d of %d bytes", len(filtered), len(orig))
+	}
+	ro, _ := plots.ParseMetrics(strings.NewReader(string(orig)))
+	rf, _ := plots.ParseMetrics(strings.NewReader(string(filtered)))
+	if ro.Lines != rf.Lines || ro.Skipped != rf.Skipped {
+		t.Errorf("lines %d/%d skipped %d/%d", rf.Lines, ro.Lines, rf.Skipped, ro.Skipped)
+	}
+	for _, k := range ro.Keys() {
+		if unshown[k] {
+			continue // dropped from "data" (kept only as a top-level key of a line without "data")
+		}
+		if fmt.Sprint(ro.Get(k).Steps, ro.Get(k).Values) != fmt.Sprint(rf.Get(k).Steps, rf.Get(k).Values) {
+			t.Errorf("%s: %v, want %v", k, rf.Get(k).Values, ro.Get(k).Values)
+		}
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "a-s1")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "metrics.jsonl"), orig, 0o644)
+	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("name: a\nseed: 3\n"), 0o644)
+	s, _ := newTestServer(t, root)
+	got, _, err := s.loadRun("a-s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := plots.ReadRun(dir)
+	for _, name := range plots.FigureNames() {
+		g, gerr := plots.RenderFigure(name, []*plots.Run{got}, "svg")
+		w, werr := plots.RenderFigure(name, []*plots.Run{want}, "svg")
+		if (gerr == nil) != (werr == nil) || string(g) != string(w) {
+			t.Errorf("figure %s differs after filtering (errors %v, %v)", name, gerr, werr)
+		}
+	}
+}
+
+// FuzzFilterMetrics: for any input, the filtered file parses to the same
+// lines, skips and shown series as the original.
+func FuzzFilterMetrics(f *testing.F) {
+	for _, s := range []string{
+		`{"step":1,"data":{"actor/entropy":0.5,"actor/lr":1}}`,
+		`{"data":{"actor/lr":1,"actor/entropy":0.5},"step":2}`,
+		`{"step": 3, "data": {"actor/lr": NaN, "actor/entropy": -Infinity}}`,
+		`{"step":4,"data":{"actor/lr":1,}}`,
+		`{"step":5,"data":{"actor/lr":{"x":[1,"]"]},"a":"\"}"}}`,
+		`{"step":6,"data":{}}` + "\n" + `{"step":7,"data":{"actor/lr":1}`,
+		`{"step":8,"data":{"actor/lr":1},"data":{"actor/entropy":2}}`,
+		`{"step":9,"data":5}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		ro, _ := plots.ParseMetrics(strings.NewReader(in))
+		rf, _ := plots.ParseMetrics(strings.NewReader(string(filterMetrics(nil, []byte(in)))))
+		if ro.Lines != rf.Lines || ro.Skipped != rf.Skipped || ro.Ignored < rf.Ignored {
+			t.Fatalf("lines %d/%d skipped %d/%d ignored %d/%d", rf.Lines, ro.Lines, rf.Skipped, ro.Skipped, rf.Ignored, ro.Ignored)
+		}
+		for _, k := range ro.Keys() {
+			if unshown[k] {
+				continue
+			}
+			if fmt.Sprint(ro.Get(k).Steps, ro.Get(k).Values) != fmt.Sprint(rf.Get(k).Steps, rf.Get(k).Values) {
+				t.Fatalf("%s: %v, want %v", k, rf.Get(k), ro.Get(k))
+			}
+		}
+	})
 }
