@@ -305,7 +305,7 @@ func (s *Server) selection(q url.Values) (ids []string, title string, err error)
 // loadRuns reads the selected runs (missing ones are listed, not fatal)
 // and returns them with a version that changes when any of them does.
 func (s *Server) loadRuns(ids []string) (runs []*plots.Run, version string, missing []string) {
-	all, vers, errs := s.loadMany(ids)
+	all, vers, errs := s.loadMany(ids, 0)
 	var vs []string
 	for i, id := range ids {
 		if errs[i] != nil {

@@ -425,21 +425,25 @@ func (s *Server) appendRun(rel string, r *plots.Run, from, size int64) (*plots.R
 	return &c, from + int64(len(buf)), true
 }
 
-// warm parses every run in the background (a few at a time), so that the
-// first page that needs them finds them parsed.
+// warm parses every run in the background, one at a time (beside a
+// training run it should take little from it), so that the first page that
+// needs them finds them parsed.
 func (s *Server) warm() {
 	ids, err := s.listRuns()
 	if err != nil {
 		return
 	}
-	s.loadMany(ids)
+	s.loadMany(ids, 1)
 }
 
-// loadMany loads the runs in parallel (up to GOMAXPROCS at a time) and
-// returns them in order; a run that fails is nil with its error.
-func (s *Server) loadMany(ids []string) ([]*plots.Run, []string, []error) {
+// loadMany loads the runs, workers at a time (0: GOMAXPROCS), and returns
+// them in order; a run that fails is nil with its error.
+func (s *Server) loadMany(ids []string, workers int) ([]*plots.Run, []string, []error) {
 	runs, vers, errs := make([]*plots.Run, len(ids)), make([]string, len(ids)), make([]error, len(ids))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	for i, id := range ids {
 		wg.Add(1)
