@@ -318,8 +318,8 @@ func (s *Server) loadRun(id string) (*plots.Run, string, error) {
 	return r, mkey, nil
 }
 
-// readRun is plots.ReadRun made cheaper for long runs: the keys no page
-// shows are dropped before parsing (filterMetrics), and the label and group
+// readRun is plots.ReadRun made cheaper for long runs: parseMetrics reads
+// the lines (without the keys no page shows), and the label and group
 // are set by ReadRun's rules (TestIncrementalLoad checks that both agree
 // with ReadRun).
 func (s *Server) readRun(id, abs string) (*plots.Run, error) {
@@ -327,10 +327,7 @@ func (s *Server) readRun(id, abs string) (*plots.Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plots: read run: %w", err)
 	}
-	r, err := plots.ParseMetrics(bytes.NewReader(filterMetrics(make([]byte, 0, len(b)/2), b)))
-	if err != nil {
-		return nil, fmt.Errorf("plots: read run %s: %w", abs, err)
-	}
+	r := parseMetrics(b)
 	r.Dir = abs
 	if cb, _, err := s.readInRoot(id+"/"+plots.ConfigFile, 1<<20, false); err == nil {
 		c := parseConfig(cb)
@@ -395,10 +392,7 @@ func (s *Server) appendRun(rel string, r *plots.Run, from, size int64) (*plots.R
 	if len(buf) == 0 {
 		return r, from, true
 	}
-	add, err := plots.ParseMetrics(bytes.NewReader(filterMetrics(nil, buf)))
-	if err != nil {
-		return nil, 0, false
-	}
+	add := parseMetrics(buf)
 	c := *r
 	c.Series = make(map[string]*plots.Series, len(r.Series)+len(add.Series))
 	for k, v := range r.Series {

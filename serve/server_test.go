@@ -575,3 +575,41 @@ func FuzzFilterMetrics(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseMetricsFast: parseMetrics counts, parses and orders every line
+// as plots.ParseMetrics does, for every key a page shows.
+func FuzzParseMetricsFast(f *testing.F) {
+	for _, s := range []string{
+		`{"step":1,"data":{"actor/entropy":0.5,"actor/lr":1}}`,
+		`{"data":{"actor/entropy":0.5,"actor/lr":1},"step":2}` + "\n" + `{"step":2,"data":{"actor/entropy":0.7}}`,
+		`{"step": 3, "data": {"actor/lr": NaN, "actor/entropy": -Infinity}}`,
+		`{"step":4,"data":{"b":1,"a":2,"a":3}}`,
+		`{"step":01,"data":{"a":1}}` + "\n" + `{"step":1e1,"data":{"a":1}}` + "\n" + `{"step":9999999999999999,"data":{"a":1}}`,
+		`{"step":6,"data":{}}` + "\n\n" + `{"step":7,"data":{"a":null,"b":-0.0e-2,"c":1e999}}`,
+		`{"step":8,"data":{"a":"NaN","b":true,"c":[1]}}`,
+		`{"step":9,"a":1}` + "\n" + `{"step":10,"data":{"a":1},"x":2}` + "\n" + `{"step":11,"data":{"a":1}} x`,
+		`{"step":12,"data":{"a":1.}}` + "\n" + `{"step":13,"data":{"a":-}}` + "\n" + `{"step":14,"data":{"a":1x}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		want, _ := plots.ParseMetrics(strings.NewReader(in))
+		got := parseMetrics([]byte(in))
+		if got.Lines != want.Lines || got.Skipped != want.Skipped || got.Ignored != want.Ignored || len(got.Warnings) != len(want.Warnings) {
+			t.Fatalf("lines %d/%d skipped %d/%d ignored %d/%d warnings %d/%d", got.Lines, want.Lines, got.Skipped, want.Skipped, got.Ignored, want.Ignored, len(got.Warnings), len(want.Warnings))
+		}
+		for _, k := range want.Keys() {
+			if unshown[k] {
+				continue
+			}
+			if fmt.Sprint(got.Get(k).Steps, got.Get(k).Values) != fmt.Sprint(want.Get(k).Steps, want.Get(k).Values) {
+				t.Fatalf("%s: %v, want %v", k, got.Get(k), want.Get(k))
+			}
+		}
+		for _, k := range got.Keys() {
+			if want.Get(k) == nil {
+				t.Fatalf("%s: not in ParseMetrics", k)
+			}
+		}
+	})
+}
