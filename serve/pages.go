@@ -397,12 +397,34 @@ type groupRow struct {
 	Reward, Entropy, Acc, R2 string
 }
 
+// summaryRow is plots.Summarize of one run, cached while the run is (a
+// loaded run is never modified; a changed file gives a new *plots.Run).
+func (s *Server) summaryRow(r *plots.Run) plots.SummaryRow {
+	s.mu.Lock()
+	row, ok := s.rows[r]
+	s.mu.Unlock()
+	if ok {
+		return row
+	}
+	row = plots.Summarize([]*plots.Run{r})[0]
+	s.mu.Lock()
+	if len(s.rows) >= 1024 {
+		clear(s.rows)
+	}
+	s.rows[r] = row
+	s.mu.Unlock()
+	return row
+}
+
 // compareRows summarises each group of runs: final reward and entropy as
 // mean (min–max) over its runs, mean held-out accuracy and fit R².
-func compareRows(runs []*plots.Run, ids map[*plots.Run]string) []groupRow {
+func (s *Server) compareRows(runs []*plots.Run, ids map[*plots.Run]string) []groupRow {
 	var out []groupRow
 	for _, g := range compareGroups(runs) {
-		rows := plots.Summarize(g.Runs)
+		rows := make([]plots.SummaryRow, len(g.Runs))
+		for i, r := range g.Runs {
+			rows[i] = s.summaryRow(r)
+		}
 		row := groupRow{Label: g.Label()}
 		var rew, ent, acc, r2 []float64
 		lo, hi := math.MaxInt, 0
@@ -486,7 +508,7 @@ func (s *Server) compareData(q url.Values) (comparePage, error) {
 		qs["id"] = ids
 	}
 	return comparePage{pageData: pageData{Title: title, Page: "compare", Query: template.URL(qs.Encode()), Version: version, Root: s.dir},
-		Groups: compareRows(runs, byRun), Figures: plots.FigureNames(), Missing: missing}, nil
+		Groups: s.compareRows(runs, byRun), Figures: plots.FigureNames(), Missing: missing}, nil
 }
 
 func contains(v []string, x string) bool {

@@ -46,10 +46,11 @@ type Server struct {
 	now  func() time.Time
 
 	mu        sync.Mutex
-	metrics   map[string]*metricsEntry // by run ID
-	summaries map[string]*summaryEntry // by run ID
-	figs      map[string][]byte        // rendered SVG by ids+name+versions
-	figKeys   []string                 // insertion order, for eviction
+	metrics   map[string]*metricsEntry        // by run ID
+	summaries map[string]*summaryEntry        // by run ID
+	figs      map[string][]byte               // rendered SVG by ids+name+versions
+	rows      map[*plots.Run]plots.SummaryRow // summary rows of loaded runs
+	figKeys   []string                        // insertion order, for eviction
 }
 
 // New opens the runs root dir (which must exist) for serving.
@@ -65,7 +66,7 @@ func New(dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: runs root: %w", err)
 	}
-	return &Server{dir: abs, root: root, now: time.Now, metrics: map[string]*metricsEntry{}, summaries: map[string]*summaryEntry{}, figs: map[string][]byte{}}, nil
+	return &Server{dir: abs, root: root, now: time.Now, metrics: map[string]*metricsEntry{}, summaries: map[string]*summaryEntry{}, figs: map[string][]byte{}, rows: map[*plots.Run]plots.SummaryRow{}}, nil
 }
 
 // Dir is the absolute runs root.
