@@ -2,10 +2,8 @@ package serve
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/entrolab/entrolab/internal/atomicfile"
@@ -69,12 +67,3 @@ func runState(st *Status, lastStep, totalSteps int, metricsMod time.Time, hasChe
 	return StateUnknown, "no status.json"
 }
 
-// processAlive reports whether pid runs on this host; a process on another
-// host is assumed alive.
-func processAlive(host string, pid int) bool {
-	if h, _ := os.Hostname(); host != "" && host != h {
-		return true
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
