@@ -66,4 +66,3 @@ func runState(st *Status, lastStep, totalSteps int, metricsMod time.Time, hasChe
 	}
 	return StateUnknown, "no status.json"
 }
-
