@@ -613,3 +613,54 @@ func FuzzParseMetricsFast(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentRequests serves pages from many goroutines while a run's
+// metrics grow (run it with -race).
+func TestConcurrentRequests(t *testing.T) {
+	root := t.TempDir()
+	dir := writeRun(t, root, "sw/a-s1", "a", 1, 50, 100, true)
+	writeRun(t, root, "sw/a-s2", "a", 2, 50, 100, false)
+	s, ts := newTestServer(t, root)
+	go s.warm()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for st := 51; st <= 80; st++ {
+			f, _ := os.OpenFile(filepath.Join(dir, "metrics.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+			fmt.Fprintf(f, `{"step":%d,"data":{"actor/entropy":0.3,"critic/score/mean":0.5}}`+"\n", st)
+			f.Close()
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	errs := make(chan error, 64)
+	for g := range 8 {
+		go func() {
+			for i := range 6 {
+				for _, p := range []string{"/", "/run?id=sw/a-s1", "/compare?sweep=sw", "/fig?sweep=sw&name=entropy", "/samples?id=sw/a-s1", "/api/versions?sweep=sw"} {
+					resp, err := http.Get(ts.URL + p)
+					if err != nil {
+						errs <- err
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						errs <- fmt.Errorf("goroutine %d round %d: %s: %d", g, i, p, resp.StatusCode)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	<-done
+	r, _, err := s.loadRun("sw/a-s1")
+	if err != nil || r.Get("actor/entropy").Len() != 80 {
+		t.Errorf("after the appends: %v points, %v", r.Get("actor/entropy").Len(), err)
+	}
+}
