@@ -162,6 +162,17 @@ func TestBrowser(t *testing.T) {
 		fmt.Println("serve: TestBrowser skipped:", err)
 		t.Skip(err)
 	}
+	profile := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1100, 860), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[int](`1`)); err != nil {
+		fmt.Println("serve: TestBrowser skipped: chromium does not start:", err)
+		t.Skipf("chromium %s does not start: %v", exe, err)
+	}
 	root := t.TempDir()
 	gate := make(chan struct{})
 	opened := false
@@ -179,17 +190,6 @@ func TestBrowser(t *testing.T) {
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 
-	profile := t.TempDir()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(profile), chromedp.WindowSize(1100, 860), chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	bctx, cancelB := chromedp.NewContext(actx)
-	defer cancelB()
-	if _, err := chromedp.Run(bctx, chromedp.Evaluate[int](`1`)); err != nil {
-		fmt.Println("serve: TestBrowser skipped: chromium does not start:", err)
-		t.Skipf("chromium %s does not start: %v", exe, err)
-	}
 	ctx, cancel := context.WithTimeout(bctx, 120*time.Second)
 	defer cancel()
 	do := func(what string, acts ...chromedp.Action[chromedp.Void]) {
