@@ -91,6 +91,13 @@ type Trace struct {
 	AdvUsed [][]float64    // HAPO: A′ after DAR
 	Neutral [][]bool       // HAPO: r inside the DAR neutral zone (only with DAR on)
 	Stats   []EntropyStats // HAPO: one per statistics scope
+
+	SeqLogRatio []float64   // GSPO: λ_b, one per row [B]
+	ISWeight    [][]float64 // CISPO: the detached clipped weight w
+	Tau         [][]float64 // SAPO: the gate temperature per token
+	Gate        [][]float64 // SAPO: f(r) = σ(τ(r−1))·4/τ
+	EntropyTerm [][]float64 // entropy_adv: ψ = min(α·H, |A|/κ); AdvUsed holds A′
+	Capped      [][]bool    // entropy_adv: α·H > |A|/κ
 }
 
 // ErrUnknownName is wrapped by New and NewKL when the name is not registered.
@@ -291,12 +298,16 @@ type Config struct {
 	Name string `mapstructure:"name"` // a registered name, see Names; default "ppo"
 	Agg  `mapstructure:",squash"`
 
-	PPO        PPOConfig     `mapstructure:"ppo"`             // read only when Name is "ppo"
-	ClipHigher PPOConfig     `mapstructure:"ppo_clip_higher"` // read only when Name is "ppo_clip_higher"
-	ClipCov    ClipCovConfig `mapstructure:"clip_cov"`        // read only when Name is "clip_cov"
-	KLCov      KLCovConfig   `mapstructure:"kl_cov"`          // read only when Name is "kl_cov"
-	CEGPPO     CEGPPOConfig  `mapstructure:"cegppo"`          // read only when Name is "cegppo"
-	HAPO       HAPOConfig    `mapstructure:"hapo"`            // read only when Name is "hapo"
+	PPO        PPOConfig        `mapstructure:"ppo"`             // read only when Name is "ppo"
+	ClipHigher PPOConfig        `mapstructure:"ppo_clip_higher"` // read only when Name is "ppo_clip_higher"
+	ClipCov    ClipCovConfig    `mapstructure:"clip_cov"`        // read only when Name is "clip_cov"
+	KLCov      KLCovConfig      `mapstructure:"kl_cov"`          // read only when Name is "kl_cov"
+	CEGPPO     CEGPPOConfig     `mapstructure:"cegppo"`          // read only when Name is "cegppo"
+	HAPO       HAPOConfig       `mapstructure:"hapo"`            // read only when Name is "hapo"
+	GSPO       GSPOConfig       `mapstructure:"gspo"`            // read only when Name is "gspo"
+	CISPO      CISPOConfig      `mapstructure:"cispo"`           // read only when Name is "cispo"
+	SAPO       SAPOConfig       `mapstructure:"sapo"`            // read only when Name is "sapo"
+	EntropyAdv EntropyAdvConfig `mapstructure:"entropy_adv"`     // read only when Name is "entropy_adv"
 }
 
 // DefaultConfig returns PPO with verl's defaults, token-mean aggregation,
@@ -311,6 +322,10 @@ func DefaultConfig() Config {
 		KLCov:      DefaultKLCovConfig(),
 		CEGPPO:     DefaultCEGPPOConfig(),
 		HAPO:       DefaultHAPOConfig(),
+		GSPO:       DefaultGSPOConfig(),
+		CISPO:      DefaultCISPOConfig(),
+		SAPO:       DefaultSAPOConfig(),
+		EntropyAdv: DefaultEntropyAdvConfig(),
 	}
 }
 

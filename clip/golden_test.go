@@ -487,3 +487,71 @@ func TestGoldenKLPenalty(t *testing.T) {
 		})
 	}
 }
+
+func TestGoldenGSPO(t *testing.T) {
+	runPolicyGolden(t, "gspo.json", func(t *testing.T, c goldenCase) Loss {
+		cfg := GSPOConfig{ClipRatioLow: param(t, c, "eps_low"), ClipRatioHigh: param(t, c, "eps_high"), LogRatioMax: param(t, c, "log_ratio_max")}
+		l, err := NewGSPO(cfg, aggFrom(t, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}, func(t *testing.T, ck checker, c goldenCase, in Input, tr *Trace) {
+		e := c.Expected
+		lam := decode[[]float64](t, e["seq_log_ratio"], "seq_log_ratio")
+		seq := decode[[]float64](t, e["seq_ratio"], "seq_ratio")
+		clamped := decode[[]int](t, e["log_ratio_clamped"], "log_ratio_clamped")
+		for b := range lam {
+			ck.scalar(fmt.Sprintf("seq_log_ratio[%d]", b), tr.SeqLogRatio[b], lam[b])
+			ck.scalar(fmt.Sprintf("seq_ratio[%d]", b), math.Exp(math.Min(tr.SeqLogRatio[b], 10)), seq[b])
+			if got := tr.SeqLogRatio[b] > 10; got != (clamped[b] == 1) {
+				t.Errorf("log_ratio_clamped[%d] = %v, want %d", b, got, clamped[b])
+			}
+		}
+	})
+}
+
+func TestGoldenCISPO(t *testing.T) {
+	runPolicyGolden(t, "cispo.json", func(t *testing.T, c goldenCase) Loss {
+		cfg := CISPOConfig{ClipRatioLow: param(t, c, "eps_low"), ClipRatioHigh: param(t, c, "eps_high"), LogRatioClamp: param(t, c, "log_ratio_clamp")}
+		l, err := NewCISPO(cfg, aggFrom(t, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}, func(t *testing.T, ck checker, c goldenCase, in Input, tr *Trace) {
+		ck.matrix("is_weight", tr.ISWeight, decode[[][]float64](t, c.Expected["is_weight"], "is_weight"))
+	})
+}
+
+func TestGoldenSAPO(t *testing.T) {
+	runPolicyGolden(t, "sapo.json", func(t *testing.T, c goldenCase) Loss {
+		cfg := SAPOConfig{TauPos: param(t, c, "tau_pos"), TauNeg: param(t, c, "tau_neg"), LogRatioClamp: param(t, c, "log_ratio_clamp")}
+		l, err := NewSAPO(cfg, aggFrom(t, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}, func(t *testing.T, ck checker, c goldenCase, in Input, tr *Trace) {
+		ck.matrix("tau", tr.Tau, decode[[][]float64](t, c.Expected["tau"], "tau"))
+		ck.matrix("gate", tr.Gate, decode[[][]float64](t, c.Expected["gate"], "gate"))
+	})
+}
+
+func TestGoldenEntropyAdv(t *testing.T) {
+	runPolicyGolden(t, "entropy_adv.json", func(t *testing.T, c goldenCase) Loss {
+		cfg := EntropyAdvConfig{Alpha: param(t, c, "alpha"), Kappa: param(t, c, "kappa"), PPOConfig: PPOConfig{
+			ClipRatioLow: param(t, c, "eps_low"), ClipRatioHigh: param(t, c, "eps_high"),
+			ClipRatioC: param(t, c, "clip_ratio_c"), LogRatioClamp: param(t, c, "log_ratio_clamp")}}
+		l, err := NewEntropyAdv(cfg, aggFrom(t, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}, func(t *testing.T, ck checker, c goldenCase, in Input, tr *Trace) {
+		e := c.Expected
+		ck.matrix("entropy_term", tr.EntropyTerm, decode[[][]float64](t, e["entropy_term"], "entropy_term"))
+		ck.matrix("shaped_advantages", tr.AdvUsed, decode[[][]float64](t, e["shaped_advantages"], "shaped_advantages"))
+		ck.exact("psi_capped", boolsToInts(tr.Capped), decode[[][]int](t, e["psi_capped"], "psi_capped"))
+	})
+}

@@ -15,6 +15,10 @@ var registry = map[string]func(Config) (Loss, error){
 	"kl_cov":          newKLCov,
 	"cegppo":          newCEGPPO,
 	"hapo":            newHAPO,
+	"gspo":            newGSPO,
+	"cispo":           newCISPO,
+	"sapo":            newSAPO,
+	"entropy_adv":     newEntropyAdv,
 }
 
 func newPPO(c Config) (Loss, error)        { return NewPPO(c.PPO, c.Agg) }
@@ -23,6 +27,10 @@ func newClipCov(c Config) (Loss, error)    { return NewClipCov(c.ClipCov, c.Agg)
 func newKLCov(c Config) (Loss, error)      { return NewKLCov(c.KLCov, c.Agg) }
 func newCEGPPO(c Config) (Loss, error)     { return NewCEGPPO(c.CEGPPO, c.Agg) }
 func newHAPO(c Config) (Loss, error)       { return NewHAPO(c.HAPO, c.Agg) }
+func newGSPO(c Config) (Loss, error)       { return NewGSPO(c.GSPO, c.Agg) }
+func newCISPO(c Config) (Loss, error)      { return NewCISPO(c.CISPO, c.Agg) }
+func newSAPO(c Config) (Loss, error)       { return NewSAPO(c.SAPO, c.Agg) }
+func newEntropyAdv(c Config) (Loss, error) { return NewEntropyAdv(c.EntropyAdv, c.Agg) }
 
 // New builds the loss cfg.Name names from cfg, validating the aggregation
 // and that member's config. An unknown name gives an error wrapping

@@ -1,0 +1,130 @@
+package clip
+
+import (
+	"fmt"
+	"math"
+)
+
+// SAPOConfig configures SAPO (name "sapo").
+type SAPOConfig struct {
+	TauPos        float64 `mapstructure:"tau_pos"`         // gate sharpness for A > 0; default 1.0 (verl, TRL, the paper)
+	TauNeg        float64 `mapstructure:"tau_neg"`         // gate sharpness for A ≤ 0; default 1.05
+	LogRatioClamp float64 `mapstructure:"log_ratio_clamp"` // Δ clamped to ±this before exp (verl: 20); 0 disables
+}
+
+// DefaultSAPOConfig returns verl's actor defaults τ_pos = 1, τ_neg = 1.05, ±20.
+func DefaultSAPOConfig() SAPOConfig {
+	return SAPOConfig{TauPos: 1, TauNeg: 1.05, LogRatioClamp: 20}
+}
+
+// Validate names the offending key.
+func (c SAPOConfig) Validate() error {
+	for _, k := range []struct {
+		key string
+		v   float64
+	}{{"tau_pos", c.TauPos}, {"tau_neg", c.TauNeg}} {
+		if !(k.v > 0) || math.IsInf(k.v, 0) {
+			return fmt.Errorf("clip: sapo: %s %v must be positive and finite", k.key, k.v)
+		}
+	}
+	if !(c.LogRatioClamp >= 0) || math.IsInf(c.LogRatioClamp, 0) {
+		return fmt.Errorf("clip: sapo: log_ratio_clamp %v must be finite and >= 0 (0 disables)", c.LogRatioClamp)
+	}
+	return nil
+}
+
+// SAPO replaces the hard clip by a soft gate, verl's compute_policy_loss_sapo
+// (spec §13):
+//
+//	Δ̃ = clamp(Δ, ±20),  r = exp(Δ̃),  τ = τ_pos if A > 0 else τ_neg
+//	f(r) = σ(τ·(r − 1))·4/τ,  ℓ = −f(r)·A,  L = Agg(ℓ, m) (verl: seq-mean-token-mean)
+//	γ = −4·A·r·σ·(1 − σ)   (0 where |Δ| exceeds the clamp)
+//
+// At r = 1 the gradient is REINFORCE's −A; it decays smoothly away from 1.
+// Every valid token with A ≠ 0 is region 1. Metrics: pg_clipfrac =
+// pg_clipfrac_lower = 0 (constants in verl), ppo_kl = mean_m[−Δ̃]. verl
+// hard-codes seq-mean-token-mean; here loss_agg_mode acts as for every loss,
+// and the bundled experiments set seq-mean-token-mean.
+//
+// Gao et al. (2025) arXiv 2511.20347; volcengine/verl core_algos.py @ b178a3c.
+type SAPO struct {
+	cfg SAPOConfig
+	agg Agg
+	w   []float64
+}
+
+var _ Loss = (*SAPO)(nil)
+
+// NewSAPO validates cfg and agg.
+func NewSAPO(cfg SAPOConfig, agg Agg) (*SAPO, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := agg.Validate(); err != nil {
+		return nil, err
+	}
+	return &SAPO{cfg: cfg, agg: agg}, nil
+}
+
+// Needs reports that SAPO reads only the required fields.
+func (p *SAPO) Needs() Needs { return Needs{} }
+
+// Compute implements Loss.
+func (p *SAPO) Compute(dst [][]float64, in Input) (Result, error) {
+	if err := checkInput(in, Needs{}); err != nil {
+		return Result{}, err
+	}
+	dst = growLike(dst, in.Logp)
+	p.w = p.agg.RowWeights(p.w, in.Mask)
+	tr := in.Trace
+	if tr != nil {
+		tr.grow(in.Logp)
+		tr.Tau = growLike(tr.Tau, in.Logp)
+		tr.Gate = growLike(tr.Gate, in.Logp)
+	}
+	clamp := p.cfg.LogRatioClamp
+	var n int
+	var negKL, loss float64
+	for b, logp := range in.Logp {
+		old, adv, mask, g := in.OldLogp[b], in.Adv[b], in.Mask[b], dst[b]
+		rowSum := 0.0
+		for t := range logp {
+			if mask[t] == 0 {
+				g[t] = 0
+				if tr != nil {
+					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.Tau[b][t], tr.Gate[b][t] = 0, 0, RegionMasked, 0, 0
+				}
+				continue
+			}
+			d, dr := logp[t]-old[t], 1.0
+			if clamp > 0 && math.Abs(d) > clamp {
+				d, dr = math.Max(-clamp, math.Min(clamp, d)), 0
+			}
+			r := math.Exp(d)
+			a := adv[t]
+			tau := p.cfg.TauNeg
+			if a > 0 {
+				tau = p.cfg.TauPos
+			}
+			sig := 1 / (1 + math.Exp(-tau*(r-1)))
+			f := sig * 4 / tau
+			l := -f * a
+			reg := RegionUnclipped
+			if a == 0 {
+				reg = RegionZeroAdv
+			}
+			n++
+			negKL -= d
+			rowSum += l
+			g[t] = p.w[b] * -4 * a * r * sig * (1 - sig) * dr
+			if tr != nil {
+				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.Tau[b][t], tr.Gate[b][t] = l, r, reg, tau, f
+			}
+		}
+		loss += p.w[b] * rowSum
+	}
+	den := maskedMeanDen(n)
+	return Result{Loss: loss, Grad: dst, Metrics: map[string]float64{
+		"pg_loss": loss, "pg_clipfrac": 0, "pg_clipfrac_lower": 0, "ppo_kl": negKL / den,
+	}}, nil
+}
