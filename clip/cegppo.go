@@ -70,7 +70,7 @@ func NewCEGPPO(cfg CEGPPOConfig, agg Agg) (*CEGPPO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := agg.Validate(); err != nil {
+	if err := validateAgg(agg); err != nil {
 		return nil, err
 	}
 	return &CEGPPO{cfg: cfg, agg: agg}, nil
@@ -88,7 +88,7 @@ func (c *CEGPPO) Compute(dst [][]float64, in Input) (Result, error) {
 	c.w = c.agg.RowWeights(c.w, in.Mask)
 	tr := in.Trace
 	if tr != nil {
-		tr.grow(in.Logp)
+		growTrace(tr, in.Logp)
 	}
 	lo, hi, cc := 1-c.cfg.ClipRatioLow, 1+c.cfg.ClipRatioHigh, c.cfg.ClipRatioC
 	b1lo, b2hi := c.cfg.Beta1*lo, c.cfg.Beta2*hi

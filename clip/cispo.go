@@ -56,7 +56,7 @@ func NewCISPO(cfg CISPOConfig, agg Agg) (*CISPO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := agg.Validate(); err != nil {
+	if err := validateAgg(agg); err != nil {
 		return nil, err
 	}
 	return &CISPO{cfg: cfg, agg: agg}, nil
@@ -74,7 +74,7 @@ func (p *CISPO) Compute(dst [][]float64, in Input) (Result, error) {
 	p.w = p.agg.RowWeights(p.w, in.Mask)
 	tr := in.Trace
 	if tr != nil {
-		tr.grow(in.Logp)
+		growTrace(tr, in.Logp)
 		tr.ISWeight = growLike(tr.ISWeight, in.Logp)
 	}
 	lo, hi := 1-p.cfg.ClipRatioLow, 1+p.cfg.ClipRatioHigh

@@ -3,102 +3,33 @@ package clip
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
+
+	"github.com/entrolab/entrolab/masked"
+	"github.com/entrolab/entrolab/pg"
 )
 
-// Loss is one policy loss: per-token log-probs and advantages in, a scalar to
-// minimise, its gradient with respect to Input.Logp and metrics out.
-//
-// Compute writes ∂L/∂Logp[b][t] into dst (0 at masked positions) and returns
-// it as Result.Grad; dst rows that are missing or too short are allocated, so
-// pass the previous Result.Grad back in to reuse it. It returns an error when
-// the inputs' shapes disagree or a field the loss Needs is missing.
-type Loss interface {
-	Needs() Needs                                      // optional Input fields it reads
-	Compute(dst [][]float64, in Input) (Result, error) // loss, dLoss/dLogp, metrics
-}
-
-// Needs lists the optional Input fields a Loss reads; the trainer checks
-// them once, when it is built.
-type Needs struct {
-	Entropy bool // Input.Entropy [B][T] (HAPO)
-	Random  bool // Input.Uniform [B][T] or Input.Rand (Clip-Cov)
-	RefLogp bool // Input.RefLogp [B][T] (KLLoss)
-}
-
-// Input is what every Loss receives. Logp, OldLogp, Adv and Mask are always
-// required and must have the same shape; rows may be ragged. Mask is 0/1:
-// any non-zero entry marks a valid token. Values at masked positions are
-// ignored (they may hold arbitrary finite junk).
-type Input struct {
-	Logp    [][]float64 // [B][T] current policy log π_θ(o_t); the gradient is w.r.t. this
-	OldLogp [][]float64 // [B][T] behaviour policy (detached)
-	Adv     [][]float64 // [B][T] advantages (constant)
-	Mask    [][]float64 // [B][T] 1 for tokens in the loss, 0 for padding
-
-	Entropy [][]float64 // [B][T] current policy's next-token entropy (HAPO)
-	RefLogp [][]float64 // [B][T] frozen reference policy (KLLoss)
-
-	// Uniform holds one U(0,1) draw per token for Clip-Cov's random
-	// selection ([B][T]); when nil, Rand supplies one draw per candidate
-	// token in row-major order.
-	Uniform [][]float64
-	Rand    *rand.Rand
-
-	// Trace, when non-nil, receives per-token diagnostics; its fields are
-	// (re)allocated as needed. Leave nil in training for speed.
-	Trace *Trace
-}
-
-// Result is one Compute's output.
-type Result struct {
-	Loss    float64            // aggregated loss to minimise
-	Grad    [][]float64        // [B][T] ∂Loss/∂Logp, the dst passed in when it fitted
-	Metrics map[string]float64 // spec names: pg_loss, pg_clipfrac, ppo_kl, ...
-}
-
-// Region classifies a token by which branch of the loss it took; the codes
-// are those of the golden files' "region" field.
-type Region uint8
+// Loss, Needs, Input, Result, Region and Trace are the one policy-loss
+// interface of package pg, which the entropy family's losses (STEER, AEPO)
+// implement too.
+type (
+	Loss   = pg.Loss
+	Needs  = pg.Needs
+	Input  = pg.Input
+	Result = pg.Result
+	Region = pg.Region
+	Trace  = pg.Trace
+)
 
 // Region codes (golden README, "Region codes").
 const (
-	RegionMasked    Region = 0 // m = 0
-	RegionUnclipped Region = 1 // gradient −A·r flows
-	RegionClipHigh  Region = 2 // A>0 and r > 1+ε_h
-	RegionClipLow   Region = 3 // A<0 and r < 1−ε_l
-	RegionDualClip  Region = 4 // A<0 and r > c, dual clip on
-	RegionZeroAdv   Region = 5 // A = 0
+	RegionMasked    = pg.RegionMasked
+	RegionUnclipped = pg.RegionUnclipped
+	RegionClipHigh  = pg.RegionClipHigh
+	RegionClipLow   = pg.RegionClipLow
+	RegionDualClip  = pg.RegionDualClip
+	RegionZeroAdv   = pg.RegionZeroAdv
 )
-
-// Trace receives per-token diagnostics, all [B][T] and zero at masked
-// positions. A loss fills only the fields that concern it.
-type Trace struct {
-	Loss   [][]float64 // ℓ before aggregation
-	Ratio  [][]float64 // r = exp(Δ) (PPO: Δ clamped first)
-	Region [][]Region
-
-	Cov          [][]float64 // Clip-Cov, KL-Cov: centred covariance
-	ClipByOrigin [][]bool    // Clip-Cov: PPO-clipped tokens
-	Candidate    [][]bool    // Clip-Cov: tokens eligible for detaching
-	Selected     [][]bool    // Clip-Cov: detached; KL-Cov: penalised
-	SelectedList [][2]int    // Selected as sorted [b, t] pairs
-
-	HHat    [][]float64    // HAPO: normalised entropy ĥ
-	EpsLow  [][]float64    // HAPO: per-token ε_l after AAC
-	EpsHigh [][]float64    // HAPO: per-token ε_h after AAC
-	AdvUsed [][]float64    // HAPO: A′ after DAR
-	Neutral [][]bool       // HAPO: r inside the DAR neutral zone (only with DAR on)
-	Stats   []EntropyStats // HAPO: one per statistics scope
-
-	SeqLogRatio []float64   // GSPO: λ_b, one per row [B]
-	ISWeight    [][]float64 // CISPO: the detached clipped weight w
-	Tau         [][]float64 // SAPO: the gate temperature per token
-	Gate        [][]float64 // SAPO: f(r) = σ(τ(r−1))·4/τ
-	EntropyTerm [][]float64 // entropy_adv: ψ = min(α·H, |A|/κ); AdvUsed holds A′
-	Capped      [][]bool    // entropy_adv: α·H > |A|/κ
-}
 
 // ErrUnknownName is wrapped by New and NewKL when the name is not registered.
 var ErrUnknownName = errors.New("unknown name")
@@ -173,27 +104,17 @@ func growLike[E any](dst [][]E, like [][]float64) [][]E {
 }
 
 // growTrace prepares the trace fields every policy loss fills.
-func (tr *Trace) grow(like [][]float64) {
+func growTrace(tr *Trace, like [][]float64) {
 	tr.Loss = growLike(tr.Loss, like)
 	tr.Ratio = growLike(tr.Ratio, like)
 	tr.Region = growLike(tr.Region, like)
 }
 
 // maskedMeanDen is verl's masked_mean denominator, Σm + 1e-8.
-func maskedMeanDen(n int) float64 { return float64(n) + 1e-8 }
+func maskedMeanDen(n int) float64 { return masked.Den(n) }
 
 // countValid returns the number of valid tokens.
-func countValid(mask [][]float64) int {
-	n := 0
-	for _, row := range mask {
-		for _, m := range row {
-			if m != 0 {
-				n++
-			}
-		}
-	}
-	return n
-}
+func countValid(mask [][]float64) int { return masked.Count(mask) }
 
 // setRow writes v to every position of a trace row (used for masked rows).
 func zeroRow[E any](row []E) {

@@ -81,7 +81,7 @@ func NewClipCov(cfg ClipCovConfig, agg Agg) (*ClipCov, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := agg.Validate(); err != nil {
+	if err := validateAgg(agg); err != nil {
 		return nil, err
 	}
 	return &ClipCov{cfg: cfg, agg: agg}, nil
@@ -99,7 +99,7 @@ func (c *ClipCov) Compute(dst [][]float64, in Input) (Result, error) {
 	c.w = c.agg.RowWeights(c.w, in.Mask)
 	tr := in.Trace
 	if tr != nil {
-		tr.grow(in.Logp)
+		growTrace(tr, in.Logp)
 		tr.Cov = growLike(tr.Cov, in.Logp)
 		tr.ClipByOrigin = growLike(tr.ClipByOrigin, in.Logp)
 		tr.Candidate = growLike(tr.Candidate, in.Logp)

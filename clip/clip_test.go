@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/entrolab/entrolab/masked"
 )
 
 func TestRegistry(t *testing.T) {
@@ -276,7 +278,7 @@ func numGrad(t *testing.T, l Loss, in Input, b, tk int, h float64) float64 {
 }
 
 func TestPPOAgainstSlow(t *testing.T) {
-	for _, mode := range aggModes {
+	for _, mode := range AggModes() {
 		for seed := range uint64(5) {
 			bt := newBatch(seed, 6, 9, 0.4)
 			for _, c := range []float64{0, 3} {
@@ -468,7 +470,7 @@ func TestSelection(t *testing.T) {
 		}
 		sorted := slices.Sorted(slices.Values(xs))
 		for k := range n {
-			if got := nthSmallest(slices.Clone(xs), k); got != sorted[k] {
+			if got := masked.NthSmallest(slices.Clone(xs), k); got != sorted[k] {
 				t.Errorf("nthSmallest(%v, %d) = %v, want %v", xs, k, got, sorted[k])
 			}
 		}

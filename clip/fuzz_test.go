@@ -57,7 +57,7 @@ func FuzzLosses(f *testing.F) {
 				row[0] = -1
 			}
 		}
-		agg := Agg{Mode: aggModes[int(mode)%len(aggModes)], ScaleFactor: float64(mode % 3)}
+		agg := Agg{Mode: AggModes()[int(mode)%len(AggModes())], ScaleFactor: float64(mode % 3)}
 		for name, l := range buildAll(t, agg) {
 			res, err := l.Compute(nil, bt.input())
 			if err != nil {

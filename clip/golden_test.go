@@ -424,8 +424,8 @@ func TestGoldenAggLoss(t *testing.T) {
 				ck.matrix(key+" grad_loss_mat", grad, want.Grad)
 				modes++
 			}
-			if modes != len(aggModes) {
-				t.Errorf("case has %d modes, want %d", modes, len(aggModes))
+			if modes != len(AggModes()) {
+				t.Errorf("case has %d modes, want %d", modes, len(AggModes()))
 			}
 		})
 	}

@@ -57,12 +57,11 @@ func NewGSPO(cfg GSPOConfig, agg Agg) (*GSPO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := agg.Validate(); err != nil {
+	if err := validateAgg(agg); err != nil {
 		return nil, err
 	}
 	return &GSPO{cfg: cfg, agg: agg}, nil
 }
-
 
 // Needs reports that GSPO reads only the required fields.
 func (p *GSPO) Needs() Needs { return Needs{} }
@@ -76,7 +75,7 @@ func (p *GSPO) Compute(dst [][]float64, in Input) (Result, error) {
 	p.w = p.agg.RowWeights(p.w, in.Mask)
 	tr := in.Trace
 	if tr != nil {
-		tr.grow(in.Logp)
+		growTrace(tr, in.Logp)
 		tr.SeqLogRatio = growVec(tr.SeqLogRatio, len(in.Logp))
 	}
 	lo, hi := 1-p.cfg.ClipRatioLow, 1+p.cfg.ClipRatioHigh

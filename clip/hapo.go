@@ -3,148 +3,32 @@ package clip
 import (
 	"fmt"
 	"math"
+
+	"github.com/entrolab/entrolab/masked"
 )
 
 // HHatMode selects how HAPO's normalised entropy ĥ treats the low-entropy
-// side (spec §10.1).
-type HHatMode string
-
-const (
-	// HHatSigned is the behaviour every prose description states: ĥ = h/P
-	// for h > 0, h/|Q| otherwise, so ĥ ∈ [−1, 1] and the lowest-entropy
-	// token gets −1. The recommended default; not checked against upstream.
-	HHatSigned HHatMode = "signed"
-	// HHatAsReleased reproduces the released code: h·(1/Q) with Q < 0 on the
-	// low side, so ĥ ≥ 0 everywhere and the low-entropy sign is lost. Use it
-	// to reproduce the reported runs.
-	HHatAsReleased HHatMode = "as_released"
+// side; EntropyStats are its statistics for one scope (spec §10.1). Both live
+// in package masked, shared with the sampler's adaptive temperature.
+type (
+	HHatMode     = masked.HHatMode
+	EntropyStats = masked.EntropyStats
 )
 
-// EntropyStats are HAPO's entropy-normalisation statistics for one scope,
-// named after the golden "stats" fields. The sampler's adaptive temperature
-// reuses (Pivot, Std, ScalePos, ScaleNeg) from the previous step's batch.
-type EntropyStats struct {
-	Pivot         float64 // μ: the entropy_pivot quantile of ln(max(H, 1e-8)) ("median")
-	QuantileIndex int     // k = round_half_even(q·(N−1)) into the sorted values
-	Std           float64 // s = sqrt(max(Σ(ℓ−μ)²/N, 1e-8)), an RMS about the pivot
-	PosMax        float64 // P = max(1e-8, max h over h > 0)
-	NegMin        float64 // Q = min(−1e-8, min h over h < 0)
-	ScalePos      float64 // 1/P
-	ScaleNeg      float64 // 1/Q as released, 1/|Q| signed
-	N             int     // valid tokens in the scope
-}
+// The ĥ modes (see masked).
+const (
+	HHatSigned     = masked.HHatSigned
+	HHatAsReleased = masked.HHatAsReleased
+)
 
 // NormalizeEntropy writes HAPO's normalised entropy ĥ [B][T] (0 at masked
 // positions) for all of entropy, as one scope, and returns it with the
-// statistics (spec §10.1, HAPO compute_entropy_h):
-//
-//	ℓ = ln(max(H, 1e-8));  μ = sorted(ℓ)[round_half_even(q·(N−1))]
-//	h = (ℓ − μ)/s,  s = sqrt(max(Σ(ℓ−μ)²/N, 1e-8))
-//	ĥ = h·(1/P) if h > 0, else h·ScaleNeg
-//
-// dst is grown as needed. An input with no valid token gives ĥ = 0 and zero
-// statistics.
+// statistics (masked.NormalizeEntropy with ε = 1e-8, as HAPO's loss uses).
+// dst is grown as needed.
 func NormalizeEntropy(dst, entropy, mask [][]float64, pivot float64, mode HHatMode) ([][]float64, EntropyStats) {
 	dst = growLike(dst, entropy)
-	st, _ := normalizeEntropyRows(dst, entropy, mask, 0, len(entropy), pivot, mode, nil)
+	st, _ := masked.NormalizeEntropy(dst, entropy, mask, 0, len(entropy), pivot, 1e-8, mode, nil)
 	return dst, st
-}
-
-// normalizeEntropyRows does NormalizeEntropy for rows [r0, r1) using the
-// scratch buffer buf, which it returns (grown).
-func normalizeEntropyRows(dst, entropy, mask [][]float64, r0, r1 int, q float64, mode HHatMode, buf []float64) (EntropyStats, []float64) {
-	const eps = 1e-8
-	buf = buf[:0]
-	for b := r0; b < r1; b++ {
-		for t, m := range mask[b] {
-			if m == 0 {
-				dst[b][t] = 0
-				continue
-			}
-			l := math.Log(max(entropy[b][t], eps))
-			dst[b][t] = l
-			buf = append(buf, l)
-		}
-	}
-	n := len(buf)
-	if n == 0 {
-		return EntropyStats{}, buf
-	}
-	k := int(math.RoundToEven(q * float64(n-1)))
-	k = min(max(k, 0), n-1)
-	mu := nthSmallest(buf, k)
-	ss := 0.0
-	for _, l := range buf {
-		ss += (l - mu) * (l - mu)
-	}
-	s := math.Sqrt(max(ss/float64(n), eps))
-	pos, neg := eps, -eps
-	for b := r0; b < r1; b++ {
-		for t, m := range mask[b] {
-			if m == 0 {
-				continue
-			}
-			h := (dst[b][t] - mu) / s
-			dst[b][t] = h
-			if h > 0 {
-				pos = max(pos, h)
-			} else if h < 0 {
-				neg = min(neg, h)
-			}
-		}
-	}
-	st := EntropyStats{Pivot: mu, QuantileIndex: k, Std: s, PosMax: pos, NegMin: neg, ScalePos: 1 / pos, N: n}
-	if mode == HHatAsReleased {
-		st.ScaleNeg = 1 / neg
-	} else {
-		st.ScaleNeg = 1 / -neg
-	}
-	for b := r0; b < r1; b++ {
-		for t, m := range mask[b] {
-			if m == 0 {
-				continue
-			}
-			if h := dst[b][t]; h > 0 {
-				dst[b][t] = h * st.ScalePos
-			} else {
-				dst[b][t] = h * st.ScaleNeg
-			}
-		}
-	}
-	return st, buf
-}
-
-// nthSmallest returns the k-th smallest element (0-based) of xs, reordering
-// xs (Hoare/Wirth selection, O(n) on average).
-func nthSmallest(xs []float64, k int) float64 {
-	lo, hi := 0, len(xs)-1
-	for lo < hi {
-		a, b, c := xs[lo], xs[lo+(hi-lo)/2], xs[hi]
-		p := max(min(a, b), min(max(a, b), c)) // median of three
-		i, j := lo, hi
-		for i <= j {
-			for xs[i] < p {
-				i++
-			}
-			for xs[j] > p {
-				j--
-			}
-			if i <= j {
-				xs[i], xs[j] = xs[j], xs[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return xs[k]
-		}
-	}
-	return xs[k]
 }
 
 // HAPOConfig configures HAPO's policy loss (name "hapo").
@@ -230,7 +114,7 @@ func NewHAPO(cfg HAPOConfig, agg Agg) (*HAPO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := agg.Validate(); err != nil {
+	if err := validateAgg(agg); err != nil {
 		return nil, err
 	}
 	return &HAPO{cfg: cfg, agg: agg}, nil
@@ -249,7 +133,7 @@ func (h *HAPO) Compute(dst [][]float64, in Input) (Result, error) {
 	tr := in.Trace
 	hhat := h.hhat
 	if tr != nil {
-		tr.grow(in.Logp)
+		growTrace(tr, in.Logp)
 		tr.HHat = growLike(tr.HHat, in.Logp)
 		tr.EpsLow = growLike(tr.EpsLow, in.Logp)
 		tr.EpsHigh = growLike(tr.EpsHigh, in.Logp)
@@ -263,7 +147,7 @@ func (h *HAPO) Compute(dst [][]float64, in Input) (Result, error) {
 	}
 	scopes(len(in.Logp), h.cfg.StatsRows, func(r0, r1 int) {
 		var st EntropyStats
-		st, h.buf = normalizeEntropyRows(hhat, in.Entropy, in.Mask, r0, r1, h.cfg.EntropyPivot, h.cfg.HHatMode, h.buf)
+		st, h.buf = masked.NormalizeEntropy(hhat, in.Entropy, in.Mask, r0, r1, h.cfg.EntropyPivot, 1e-8, h.cfg.HHatMode, h.buf)
 		if tr != nil {
 			tr.Stats = append(tr.Stats, st)
 		}

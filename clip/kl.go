@@ -182,7 +182,7 @@ func (c KLConfig) Validate() error {
 	if !(c.Coef >= 0) || math.IsInf(c.Coef, 0) {
 		return fmt.Errorf("clip: kl: coef %v must be finite and >= 0", c.Coef)
 	}
-	return c.Agg.Validate()
+	return validateAgg(c.Agg)
 }
 
 // KLLoss is the KL term added to the policy loss (spec §4):

@@ -66,7 +66,7 @@ func NewKLCov(cfg KLCovConfig, agg Agg) (*KLCov, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := agg.Validate(); err != nil {
+	if err := validateAgg(agg); err != nil {
 		return nil, err
 	}
 	return &KLCov{cfg: cfg, agg: agg}, nil
@@ -84,7 +84,7 @@ func (k *KLCov) Compute(dst [][]float64, in Input) (Result, error) {
 	k.w = k.agg.RowWeights(k.w, in.Mask)
 	tr := in.Trace
 	if tr != nil {
-		tr.grow(in.Logp)
+		growTrace(tr, in.Logp)
 		tr.Cov = growLike(tr.Cov, in.Logp)
 		tr.Selected = growLike(tr.Selected, in.Logp)
 		tr.SelectedList = tr.SelectedList[:0]

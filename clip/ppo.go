@@ -3,6 +3,8 @@ package clip
 import (
 	"fmt"
 	"math"
+
+	"github.com/entrolab/entrolab/pg"
 )
 
 // PPOConfig configures PPO (name "ppo") and PPO with DAPO's clip-higher
@@ -91,7 +93,7 @@ func NewPPO(cfg PPOConfig, agg Agg) (*PPO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := agg.Validate(); err != nil {
+	if err := validateAgg(agg); err != nil {
 		return nil, err
 	}
 	return &PPO{cfg: cfg, agg: agg}, nil
@@ -109,7 +111,7 @@ func (p *PPO) Compute(dst [][]float64, in Input) (Result, error) {
 	p.w = p.agg.RowWeights(p.w, in.Mask)
 	tr := in.Trace
 	if tr != nil {
-		tr.grow(in.Logp)
+		growTrace(tr, in.Logp)
 	}
 	lo, hi, c, clamp := 1-p.cfg.ClipRatioLow, 1+p.cfg.ClipRatioHigh, p.cfg.ClipRatioC, p.cfg.LogRatioClamp
 	var st tokenStats
@@ -147,27 +149,10 @@ func (p *PPO) Compute(dst [][]float64, in Input) (Result, error) {
 	return Result{Loss: loss, Grad: dst, Metrics: st.metrics(loss)}, nil
 }
 
-// ppoToken is one token of the clipped surrogate with ratio bounds
-// [lo, hi] and dual clip c (0: off). It returns ℓ, γ = ∂ℓ/∂logp (using
-// ∂r/∂logp = r) and the region. Comparisons follow spec §5's table.
+// ppoToken is pg.PPOToken, the per-token surrogate shared by every
+// PPO-shaped loss.
 func ppoToken(a, r, lo, hi, c float64) (l, g float64, reg Region) {
-	switch {
-	case a > 0:
-		if r > hi {
-			return -a * hi, 0, RegionClipHigh
-		}
-	case a < 0:
-		if r < lo {
-			return -a * lo, 0, RegionClipLow
-		}
-		if c > 0 && r > c {
-			return -a * c, 0, RegionDualClip
-		}
-	default:
-		return 0, 0, RegionZeroAdv
-	}
-	l = -a * r
-	return l, l, RegionUnclipped
+	return pg.PPOToken(a, r, lo, hi, c)
 }
 
 // tokenStats accumulates the standard metrics (spec §2.3) over valid tokens.

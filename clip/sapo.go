@@ -60,7 +60,7 @@ func NewSAPO(cfg SAPOConfig, agg Agg) (*SAPO, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := agg.Validate(); err != nil {
+	if err := validateAgg(agg); err != nil {
 		return nil, err
 	}
 	return &SAPO{cfg: cfg, agg: agg}, nil
@@ -78,7 +78,7 @@ func (p *SAPO) Compute(dst [][]float64, in Input) (Result, error) {
 	p.w = p.agg.RowWeights(p.w, in.Mask)
 	tr := in.Trace
 	if tr != nil {
-		tr.grow(in.Logp)
+		growTrace(tr, in.Logp)
 		tr.Tau = growLike(tr.Tau, in.Logp)
 		tr.Gate = growLike(tr.Gate, in.Logp)
 	}

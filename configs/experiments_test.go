@@ -13,7 +13,7 @@ import (
 // checks that its resolved config survives a YAML round trip.
 func TestBundledExperiments(t *testing.T) {
 	names := Experiments()
-	if len(names) < 30 {
+	if len(names) < 38 {
 		t.Fatalf("only %d bundled experiments", len(names))
 	}
 	for _, name := range names {
@@ -41,7 +41,7 @@ func TestBundledExperiments(t *testing.T) {
 			}
 		})
 	}
-	for _, m := range []string{"grpo", "dr_grpo", "rloo", "reinforce_pp", "aapo", "ppo_clip_higher", "clip_cov", "kl_cov", "cegppo", "hapo", "entropy_bonus", "aent", "steer", "aepo", "em_rl"} {
+	for _, m := range []string{"grpo", "dr_grpo", "rloo", "reinforce_pp", "aapo", "ppo_clip_higher", "clip_cov", "kl_cov", "cegppo", "hapo", "entropy_bonus", "aent", "steer", "aepo", "em_rl", "gspo", "cispo", "sapo", "entropy_adv"} {
 		for _, task := range []string{"addition", "countdown"} {
 			if _, err := Experiment(m + "_" + task); err != nil {
 				t.Errorf("missing bundled experiment %s_%s", m, task)

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/entrolab/entrolab/internal/kern"
+	"github.com/entrolab/entrolab/masked"
 )
 
 // AEntConfig configures AEnt's clamped-entropy regularizer ("aent") and its
@@ -84,7 +85,7 @@ func KeepSet(keep []bool, row []float64, k int, scratch []float64) {
 	}
 	buf := scratch[:len(row)]
 	copy(buf, row)
-	thr := nthSmallest(buf, k-1)
+	thr := masked.NthSmallest(buf, k-1)
 	less := 0
 	for _, z := range row {
 		if z < thr {
@@ -103,52 +104,6 @@ func KeepSet(keep []bool, row []float64, k int, scratch []float64) {
 			keep[v] = true
 		}
 	}
-}
-
-// nthSmallest reorders x and returns its n-th smallest element (0-based),
-// by quickselect with a median-of-three pivot.
-func nthSmallest(x []float64, n int) float64 {
-	lo, hi := 0, len(x)-1
-	for lo < hi {
-		// median of three to x[hi] as the pivot
-		mid := lo + (hi-lo)/2
-		if x[mid] < x[lo] {
-			x[mid], x[lo] = x[lo], x[mid]
-		}
-		if x[hi] < x[lo] {
-			x[hi], x[lo] = x[lo], x[hi]
-		}
-		if x[mid] < x[hi] {
-			x[hi], x[mid] = x[mid], x[hi]
-		}
-		p := x[hi]
-		// Lomuto partition without a data-dependent branch: always swap,
-		// advance i only past elements below the pivot ([lo,i) < p <= [i,j))
-		i := lo
-		for j := lo; j < hi; j++ {
-			v := x[j]
-			x[j] = x[i]
-			x[i] = v
-			i += b2i(v < p)
-		}
-		x[i], x[hi] = x[hi], x[i]
-		switch {
-		case n < i:
-			hi = i - 1
-		case n > i:
-			lo = i + 1
-		default:
-			return x[i]
-		}
-	}
-	return x[n]
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // ClampedEntropyGrad is AEnt's clamped entropy of one logits row: the policy
@@ -350,3 +305,10 @@ func (a *AEntCoef) State() AEntCoefState { return a.st }
 
 // SetState restores a checkpointed state.
 func (a *AEntCoef) SetState(s AEntCoefState) { a.st = s }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

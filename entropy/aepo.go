@@ -2,6 +2,7 @@ package entropy
 
 import (
 	"fmt"
+	"github.com/entrolab/entrolab/pg"
 	"math"
 )
 
@@ -209,7 +210,7 @@ type AEPOLossConfig struct {
 	ClipLow  float64 `mapstructure:"clip_ratio_low"`  // default 0.2
 	ClipHigh float64 `mapstructure:"clip_ratio_high"` // default 0.2
 	ClipDual float64 `mapstructure:"clip_ratio_dual"` // default 3
-	Agg      AggMode `mapstructure:"agg"`             // default token-mean (EasyR1's masked mean per micro-batch)
+	Agg      AggMode `mapstructure:"-"`               // set from the loss section's loss_agg_mode; default token-mean (EasyR1's masked mean per micro-batch)
 }
 
 // DefaultAEPOLossConfig returns EasyR1's actor defaults.
@@ -222,7 +223,7 @@ func (c AEPOLossConfig) Validate() error {
 	if err := validateClip("aepo", c.ClipLow, c.ClipHigh, c.ClipDual); err != nil {
 		return err
 	}
-	return c.Agg.validate("aepo.agg")
+	return validateAgg("aepo.agg", c.Agg)
 }
 
 // AEPOLoss is the actor loss AEPO's code runs on the assembled batch: EasyR1
@@ -241,16 +242,16 @@ type AEPOLoss struct {
 	agg aggregator
 }
 
-var _ PolicyLoss = (*AEPOLoss)(nil)
+var _ pg.Loss = (*AEPOLoss)(nil)
 
-func newAEPOLoss(cfg PolicyConfig) (PolicyLoss, error) { return &AEPOLoss{Cfg: cfg.AEPO}, nil }
+func newAEPOLoss(cfg PolicyConfig) (pg.Loss, error) { return &AEPOLoss{Cfg: cfg.AEPO}, nil }
 
 // Needs reads nothing optional.
-func (*AEPOLoss) Needs() Needs { return Needs{} }
+func (*AEPOLoss) Needs() pg.Needs { return pg.Needs{} }
 
-// Loss computes the loss and writes ∂L/∂Logp into dst. It panics on shape
+// Compute computes the loss and writes ∂L/∂Logp into dst. It panics on shape
 // mismatch.
-func (l *AEPOLoss) Loss(dst [][]float64, in PolicyInput) (PolicyOutput, error) {
+func (l *AEPOLoss) Compute(dst [][]float64, in pg.Input) (pg.Result, error) {
 	for _, x := range []struct {
 		name string
 		v    [][]float64
@@ -282,6 +283,6 @@ func (l *AEPOLoss) Loss(dst [][]float64, in PolicyInput) (PolicyOutput, error) {
 		}
 	}
 	met := map[string]float64{"pg_loss": loss, "entropy/sampled_nll": SampledNLL(in.Logp, in.Mask)}
-	ppoMetrics(met, clipped, lower, negKL, n)
-	return PolicyOutput{Loss: loss, Grad: dst, Metrics: met}, nil
+	ppoMetrics(met, clipped, lower, negKL, int(n))
+	return pg.Result{Loss: loss, Grad: dst, Metrics: met}, nil
 }

@@ -2,6 +2,7 @@ package entropy
 
 import (
 	"encoding/json"
+	"github.com/entrolab/entrolab/pg"
 	"testing"
 )
 
@@ -121,7 +122,7 @@ func TestGoldenAEPO(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := loss.Loss(nil, PolicyInput{Logp: logp, OldLogp: oldLogp, Adv: adv, Mask: mask})
+			out, err := loss.Compute(nil, pg.Input{Logp: logp, OldLogp: oldLogp, Adv: adv, Mask: mask})
 			if err != nil {
 				t.Fatal(err)
 			}

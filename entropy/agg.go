@@ -1,37 +1,40 @@
 package entropy
 
-import "fmt"
+import (
+	"fmt"
 
-// AggMode names a verl loss aggregation (verl core_algos.agg_loss, current
-// semantics). For a [B][T] matrix X with mask m:
+	"github.com/entrolab/entrolab/masked"
+)
+
+// AggMode names a verl loss aggregation; the weights come from
+// masked.Agg, the one implementation the policy losses share (spec §2.2):
 //
-//	token-mean               Σ m·X / Σ m
-//	seq-mean-token-sum       (1/N_s) Σ_b Σ_t m·X
-//	seq-mean-token-mean      (1/N_s) Σ_{b: Σm>0} Σ_t m·X / Σ_t m
-//	seq-mean-token-sum-norm  Σ m·X / L,  L = loss_scale_factor, or T when unset
+//	token-mean               Σ m·X / N
+//	seq-mean-token-sum       (1/S) Σ_b Σ_t m·X
+//	seq-mean-token-mean      (1/S) Σ_{b: n_b>0} Σ_t m·X / (n_b + 1e-8)
+//	seq-mean-token-sum-norm  Σ m·X / K,  K = loss_scale_factor, or T when unset
 //
-// N_s counts rows with at least one valid token: current verl leaves empty
-// rows out (verl ≤ 0.4 averaged over all rows, giving 0 or NaN for them). T is
-// the widest row of the mask. Masked means divide exactly (verl adds 1e-8).
-type AggMode string
+// S counts rows with at least one valid token (current verl); T is the
+// widest row of the mask. The mask is 0/1.
+type AggMode = masked.AggMode
 
 // The aggregation modes.
 const (
-	TokenMean           AggMode = "token-mean"
-	SeqMeanTokenSum     AggMode = "seq-mean-token-sum"
-	SeqMeanTokenMean    AggMode = "seq-mean-token-mean"
-	SeqMeanTokenSumNorm AggMode = "seq-mean-token-sum-norm"
+	TokenMean           = masked.TokenMean
+	SeqMeanTokenSum     = masked.SeqMeanTokenSum
+	SeqMeanTokenMean    = masked.SeqMeanTokenMean
+	SeqMeanTokenSumNorm = masked.SeqMeanTokenSumNorm
 )
 
 // AggModes lists every aggregation mode.
-var AggModes = []AggMode{TokenMean, SeqMeanTokenSum, SeqMeanTokenMean, SeqMeanTokenSumNorm}
+var AggModes = masked.AggModes()
 
-func (m AggMode) validate(key string) error {
-	switch m {
-	case TokenMean, SeqMeanTokenSum, SeqMeanTokenMean, SeqMeanTokenSumNorm:
-		return nil
+// validateAgg names key when m is not an aggregation mode.
+func validateAgg(key string, m AggMode) error {
+	if err := (masked.Agg{Mode: m}).Validate(); err != nil {
+		return fmt.Errorf("entropy: %s: %w", key, err)
 	}
-	return fmt.Errorf("entropy: %s %q is not an aggregation mode (known: token-mean, seq-mean-token-sum, seq-mean-token-mean, seq-mean-token-sum-norm)", key, string(m))
+	return nil
 }
 
 // aggregator holds the per-row weights W[b][t] = ∂Agg/∂X[b][t] for one mask:
@@ -43,62 +46,17 @@ type aggregator struct {
 // newAggregator computes the weights of mode for mask; scale is
 // loss_scale_factor (≤ 0 means T).
 func newAggregator(mode AggMode, mask [][]float64, scale float64) aggregator {
-	a := aggregator{rowW: make([]float64, len(mask))}
+	var a aggregator
 	a.reset(mode, mask, scale)
 	return a
 }
 
 func (a *aggregator) reset(mode AggMode, mask [][]float64, scale float64) {
-	if cap(a.rowW) < len(mask) {
-		a.rowW = make([]float64, len(mask))
-	}
-	a.rowW = a.rowW[:len(mask)]
-	var total, rows float64
-	width := 0
-	for b, row := range mask {
-		n := 0.0
-		for _, m := range row {
-			n += m
-		}
-		a.rowW[b] = n // row count for now
-		total += n
-		if n > 0 {
-			rows++
-		}
-		width = max(width, len(row))
-	}
-	for b, n := range a.rowW {
-		w := 0.0
-		switch mode {
-		case TokenMean:
-			if total > 0 {
-				w = 1 / total
-			}
-		case SeqMeanTokenSum:
-			if rows > 0 && n > 0 {
-				w = 1 / rows
-			}
-		case SeqMeanTokenMean:
-			if rows > 0 && n > 0 {
-				w = 1 / (rows * n)
-			}
-		case SeqMeanTokenSumNorm:
-			l := scale
-			if l <= 0 {
-				l = float64(width)
-			}
-			if l > 0 {
-				w = 1 / l
-			}
-		default:
-			panic(fmt.Sprintf("entropy: unknown aggregation mode %q", string(mode)))
-		}
-		a.rowW[b] = w
-	}
+	a.rowW = masked.Agg{Mode: mode, ScaleFactor: max(scale, 0)}.RowWeights(a.rowW, mask)
 }
 
 // weight is W[b][t] for a token with mask value m.
-func (a *aggregator) weight(b int, m float64) float64 { return a.rowW[b] * m }
+func (a *aggregator) weight(b int, m float64) float64 { return masked.Weight(a.rowW, b, m) }
 
 // Agg aggregates x under mask with mode; scale is loss_scale_factor (≤ 0: T).
 // It panics if x and mask differ in shape.
@@ -154,12 +112,4 @@ func maskedMean(x, mask [][]float64) float64 {
 	return s / n
 }
 
-func countValid(mask [][]float64) float64 {
-	n := 0.0
-	for _, row := range mask {
-		for _, m := range row {
-			n += m
-		}
-	}
-	return n
-}
+func countValid(mask [][]float64) float64 { return float64(masked.Count(mask)) }

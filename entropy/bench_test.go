@@ -1,6 +1,7 @@
 package entropy
 
 import (
+	"github.com/entrolab/entrolab/pg"
 	"math/rand/v2"
 	"testing"
 )
@@ -124,11 +125,11 @@ func BenchmarkPolicyLoss(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := PolicyInput{Logp: bb.logp, OldLogp: bb.old, Adv: bb.adv, Mask: bb.mask, OldEntropy: bb.ent}
-			out, _ := loss.Loss(nil, in)
+			in := pg.Input{Logp: bb.logp, OldLogp: bb.old, Adv: bb.adv, Mask: bb.mask, OldEntropy: bb.ent}
+			out, _ := loss.Compute(nil, in)
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = loss.Loss(out.Grad, in)
+				_, _ = loss.Compute(out.Grad, in)
 			}
 			reportPerToken(b)
 		})

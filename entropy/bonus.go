@@ -25,7 +25,7 @@ func (c BonusConfig) Validate() error {
 	if math.IsNaN(c.Coef) || math.IsInf(c.Coef, 0) {
 		return fmt.Errorf("entropy: bonus.coef %v must be finite", c.Coef)
 	}
-	if err := c.Agg.validate("bonus.agg"); err != nil {
+	if err := validateAgg("bonus.agg", c.Agg); err != nil {
 		return err
 	}
 	if !(c.LossScaleFactor >= 0) || math.IsInf(c.LossScaleFactor, 0) {

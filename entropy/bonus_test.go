@@ -127,7 +127,8 @@ func goldenTRLAdaptive(t *testing.T, tl *tol, c goldenCase) {
 
 func TestAggHandComputed(t *testing.T) {
 	// x = [[1 2 _], [_ _ _], [3 _ _]] with mask [[1 1 0],[0 0 0],[1 0 0]]:
-	// token-mean 6/3; seq-mean-token-sum (3+3)/2; seq-mean-token-mean (1.5+3)/2; norm 6/3 (T = 3).
+	// token-mean 6/3; seq-mean-token-sum (3+3)/2; seq-mean-token-mean (1.5+3)/2
+	// up to verl's +1e-8 on n_b (spec §2.2: 3/(2+1e-8)/2 + 3/(1+1e-8)/2); norm 6/3 (T = 3).
 	x := [][]float64{{1, 2, 9}, {9, 9, 9}, {3, 9, 9}}
 	m := [][]float64{{1, 1, 0}, {0, 0, 0}, {1, 0, 0}}
 	for _, tc := range []struct {
@@ -137,7 +138,7 @@ func TestAggHandComputed(t *testing.T) {
 	}{
 		{TokenMean, 0, 2},
 		{SeqMeanTokenSum, 0, 3},
-		{SeqMeanTokenMean, 0, 2.25},
+		{SeqMeanTokenMean, 0, (3/(2+1e-8) + 3/(1+1e-8)) / 2},
 		{SeqMeanTokenSumNorm, 0, 2},
 		{SeqMeanTokenSumNorm, 4, 1.5},
 	} {

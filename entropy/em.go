@@ -25,7 +25,7 @@ func (c EMConfig) Validate() error {
 	if math.IsNaN(c.Coef) || math.IsInf(c.Coef, 0) {
 		return fmt.Errorf("entropy: em.coef %v must be finite", c.Coef)
 	}
-	if err := c.Agg.validate("em.agg"); err != nil {
+	if err := validateAgg("em.agg", c.Agg); err != nil {
 		return err
 	}
 	if c.Reward != "traj" && c.Reward != "token" {

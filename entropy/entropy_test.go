@@ -1,6 +1,7 @@
 package entropy
 
 import (
+	"github.com/entrolab/entrolab/pg"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -226,8 +227,8 @@ func TestPolicyLossGradFiniteDifference(t *testing.T) {
 			}
 			// Weights are detached: freeze STEER's Ω at the base point, as
 			// autograd does, by giving the finite difference a fixed estimate.
-			in := PolicyInput{Logp: logp, OldLogp: old, Adv: adv, Mask: mask, OldEntropy: ent}
-			out, err := loss.Loss(nil, in)
+			in := pg.Input{Logp: logp, OldLogp: old, Adv: adv, Mask: mask, OldEntropy: ent}
+			out, err := loss.Compute(nil, in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,7 +242,7 @@ func TestPolicyLossGradFiniteDifference(t *testing.T) {
 						fd = finiteDiff(logp[b], i, func() float64 { return frozen.loss(in) })
 					} else {
 						fd = finiteDiff(logp[b], i, func() float64 {
-							o, _ := loss.Loss(nil, in)
+							o, _ := loss.Compute(nil, in)
 							return o.Loss
 						})
 					}
@@ -260,9 +261,9 @@ type frozenSteer struct {
 }
 
 // loss recomputes STEER's loss with the weights held fixed.
-func (f *frozenSteer) loss(in PolicyInput) float64 {
+func (f *frozenSteer) loss(in pg.Input) float64 {
 	p := f.s.ppo()
-	a := newAggregator(f.s.Cfg.Agg, in.Mask, f.s.Cfg.LossScaleFactor)
+	a := newAggregator(f.s.Cfg.Agg.Mode, in.Mask, f.s.Cfg.Agg.ScaleFactor)
 	l := 0.0
 	for b, row := range in.Mask {
 		for i, m := range row {

@@ -2,6 +2,7 @@ package entropy
 
 import (
 	"encoding/json"
+	"github.com/entrolab/entrolab/pg"
 	"math"
 	"os"
 	"path/filepath"
@@ -178,7 +179,7 @@ func FuzzSteer(f *testing.F) {
 		}
 		a1 = math.Max(-1e6, math.Min(1e6, a1))
 		a2 = math.Max(-1e6, math.Min(1e6, a2))
-		in := PolicyInput{
+		in := pg.Input{
 			Logp:       [][]float64{{l, old}, {old, l}},
 			OldLogp:    [][]float64{{old, l}, {old, old}},
 			Adv:        [][]float64{{a1, a2}, {a2, a1}},
@@ -190,7 +191,7 @@ func FuzzSteer(f *testing.F) {
 			cfg.Linear, cfg.WeightMax = false, 1
 		}
 		s := NewSteer(cfg)
-		out, err := s.Loss(nil, in)
+		out, err := s.Compute(nil, in)
 		if err != nil {
 			t.Fatal(err)
 		}

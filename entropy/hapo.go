@@ -4,20 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
+
+	"github.com/entrolab/entrolab/masked"
 )
 
-// HHatMode chooses how HAPO's normalised entropy treats the low-entropy side.
-type HHatMode string
+// HHatMode chooses how HAPO's normalised entropy treats the low-entropy
+// side (masked.HHatMode, shared with the HAPO loss).
+type HHatMode = masked.HHatMode
 
 const (
 	// Signed is the stated intent: ĥ = h/P for h > 0, h/|Q| otherwise, so
 	// ĥ ∈ [−1, 1] and low-entropy tokens get a lower temperature. The
 	// recommended default.
-	Signed HHatMode = "signed"
+	Signed = masked.HHatSigned
 	// AsReleased reproduces the released code: ĥ = h·(1/Q) for h ≤ 0 with
 	// Q < 0, so ĥ ≥ 0 everywhere and the temperature never drops.
-	AsReleased HHatMode = "as_released"
+	AsReleased = masked.HHatAsReleased
 )
 
 // HAPOStats is the tuple compute_entropy_h returns, used by the sampler.
@@ -48,60 +50,13 @@ var ErrNoValidToken = errors.New("entropy: no valid token")
 // empty mask.
 func ComputeEntropyH(dst, entropy, mask [][]float64, pivot, eps float64, mode HHatMode) ([][]float64, HAPOStats, error) {
 	checkShape2("entropy", entropy, mask)
-	var ls []float64
-	for b, row := range mask {
-		for t, m := range row {
-			if m != 0 {
-				ls = append(ls, math.Log(math.Max(entropy[b][t], eps)))
-			}
-		}
-	}
-	if len(ls) == 0 {
+	dst = ensure2(dst, mask)
+	st, _ := masked.NormalizeEntropy(dst, entropy, mask, 0, len(mask), pivot, eps, mode, nil)
+	if st.N == 0 {
 		return dst, HAPOStats{}, fmt.Errorf("%w for compute_entropy_h", ErrNoValidToken)
 	}
-	sorted := slices.Clone(ls)
-	slices.Sort(sorted)
-	n := float64(len(ls))
-	k := int(math.RoundToEven(pivot * (n - 1)))
-	k = min(max(k, 0), len(ls)-1)
-	st := HAPOStats{Median: sorted[k], QuantileIndex: k}
-	ss := 0.0
-	for _, l := range ls {
-		d := l - st.Median
-		ss += d * d
-	}
-	st.Std = math.Sqrt(math.Max(ss/n, eps))
-	st.PosMax, st.NegMin = eps, -eps
-	for _, l := range ls {
-		h := (l - st.Median) / st.Std
-		if h > 0 {
-			st.PosMax = math.Max(st.PosMax, h)
-		} else if h < 0 {
-			st.NegMin = math.Min(st.NegMin, h)
-		}
-	}
-	st.ScalePos = 1 / st.PosMax
-	if mode == AsReleased {
-		st.ScaleNeg = 1 / st.NegMin
-	} else {
-		st.ScaleNeg = 1 / -st.NegMin
-	}
-	dst = ensure2(dst, mask)
-	for b, row := range mask {
-		for t, m := range row {
-			if m == 0 {
-				dst[b][t] = 0
-				continue
-			}
-			h := (math.Log(math.Max(entropy[b][t], eps)) - st.Median) / st.Std
-			if h > 0 {
-				dst[b][t] = h * st.ScalePos
-			} else {
-				dst[b][t] = h * st.ScaleNeg
-			}
-		}
-	}
-	return dst, st, nil
+	return dst, HAPOStats{Median: st.Pivot, QuantileIndex: st.QuantileIndex, Std: st.Std,
+		PosMax: st.PosMax, NegMin: st.NegMin, ScalePos: st.ScalePos, ScaleNeg: st.ScaleNeg}, nil
 }
 
 // HAPOTemperatureConfig configures HAPO's Adaptive Temperature Sampling.

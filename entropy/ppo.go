@@ -3,20 +3,18 @@ package entropy
 import (
 	"fmt"
 	"math"
+
+	"github.com/entrolab/entrolab/masked"
+	"github.com/entrolab/entrolab/pg"
 )
 
-// dualClip is the per-token dual-clip PPO surrogate shared by STEER (verl)
-// and AEPO (EasyR1):
+// dualClip configures pg.PPOToken for the entropy family's PPO-shaped
+// losses, STEER (verl: Δ clamped to ±logClamp) and AEPO (EasyR1: no clamp,
+// the ratio clipped in log space, so the bounds are exp(log(1∓ε))):
 //
-//	Δ    = ℓ − ℓ^old            (verl clamps Δ to ±logClamp; EasyR1 does not)
-//	r    = exp(Δ)
-//	c1   = max(−A·r, −A·clip(r, 1−ε_low, 1+ε_high))
-//	pg   = c1                   if A ≥ 0
-//	     = min(c1, −A·c_dual)   if A < 0
-//	∂pg/∂ℓ = −A·r when the unclipped branch is active, else 0
-//
-// logSpace clips Δ to [log(1−ε_low), log(1+ε_high)] before exp, as EasyR1
-// does; the value is the same up to round-off.
+//	Δ = ℓ − ℓ^old,  r = exp(Δ)
+//	pg = max(−A·r, −A·clip(r, lo, hi)), and min(·, −A·c) if A < 0
+//	∂pg/∂ℓ = −A·r on the unclipped branch, else 0
 type dualClip struct {
 	low, high, c float64
 	logClamp     float64 // 0: no clamp
@@ -36,31 +34,16 @@ func (p dualClip) token(logp, old, adv float64) ppoToken {
 		clamped = true
 	}
 	r := math.Exp(d)
-	var rc float64
+	lo, hi := 1-p.low, 1+p.high
 	if p.logSpace {
-		rc = math.Exp(math.Max(math.Log1p(-p.low), math.Min(math.Log1p(p.high), d)))
-	} else {
-		rc = math.Max(1-p.low, math.Min(1+p.high, r))
+		lo, hi = math.Exp(math.Log1p(-p.low)), math.Exp(math.Log1p(p.high))
 	}
-	pg1 := -adv * r
-	pg2 := -adv * rc
-	c1 := math.Max(pg1, pg2)
-	tok := ppoToken{ratio: r, negKL: d, clipped: pg2 > pg1}
-	unclipped := pg1 >= pg2
-	pg := c1
-	if adv < 0 {
-		pg3 := -adv * p.c
-		if c1 > pg3 {
-			tok.lower = true
-			unclipped = false
-			pg = pg3
-		}
+	l, g, reg := pg.PPOToken(adv, r, lo, hi, p.c)
+	if clamped {
+		g = 0
 	}
-	tok.pg = pg
-	if unclipped && !clamped {
-		tok.grad = -adv * r
-	}
-	return tok
+	return ppoToken{pg: l, grad: g, ratio: r, negKL: d,
+		clipped: reg == pg.RegionClipHigh || reg == pg.RegionClipLow, lower: reg == pg.RegionDualClip}
 }
 
 func validateClip(prefix string, low, high, c float64) error {
@@ -76,13 +59,11 @@ func validateClip(prefix string, low, high, c float64) error {
 	return nil
 }
 
-// ppoMetrics adds the clip family's statistics (token-means over mask).
-func ppoMetrics(met map[string]float64, clipped, lower, negKL, n float64) {
-	if n == 0 {
-		met["pg_clipfrac"], met["pg_clipfrac_lower"], met["ppo_kl"] = 0, 0, 0
-		return
-	}
-	met["pg_clipfrac"] = clipped / n
-	met["pg_clipfrac_lower"] = lower / n
-	met["ppo_kl"] = -negKL / n
+// ppoMetrics adds the clip family's statistics: verl's masked means over
+// the n valid tokens (denominator n + 1e-8, as in package clip).
+func ppoMetrics(met map[string]float64, clipped, lower, negKL float64, n int) {
+	den := masked.Den(n)
+	met["pg_clipfrac"] = clipped / den
+	met["pg_clipfrac_lower"] = lower / den
+	met["ppo_kl"] = -negKL / den
 }

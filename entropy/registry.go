@@ -1,8 +1,10 @@
 package entropy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/entrolab/entrolab/pg"
 	"slices"
 	"strings"
 )
@@ -11,11 +13,10 @@ import (
 // that is not registered.
 var ErrUnknownName = errors.New("unknown")
 
-// Needs lists the optional Input / PolicyInput fields a method reads. The
-// trainer checks it once, when it is built.
+// Needs lists the optional Input fields a regularizer reads. The trainer
+// checks it once, when it is built.
 type Needs struct {
-	Actions    bool // Input.Actions [B][T]: sampled token ids
-	OldEntropy bool // PolicyInput.OldEntropy [B][T]: old-policy full-vocabulary entropy
+	Actions bool // Input.Actions [B][T]: sampled token ids
 }
 
 // Input is what every regularizer gets.
@@ -130,6 +131,8 @@ type CoefController interface {
 	Coef() float64                          // coefficient for this step's loss
 	Metric() (mean, tokens string)          // metric keys: window token-mean and its token count
 	Update(windowEntropy float64, step int) // once per optimizer step; step is the 0-based global step
+	SaveState() (json.RawMessage, error)    // the state a checkpoint keeps
+	LoadState(json.RawMessage) error        // restores SaveState's output
 }
 
 // NewCoefController builds the controller that cfg's regularizer needs:
@@ -171,27 +174,9 @@ func (w *Window) Mean() float64 {
 // Reset empties the window.
 func (w *Window) Reset() { *w = Window{} }
 
-// PolicyInput is what every logp-family loss gets, as in the clip family.
-type PolicyInput struct {
-	Logp       [][]float64 // [B][T] current log-probs of the sampled tokens (differentiable)
-	OldLogp    [][]float64 // [B][T] behaviour/old log-probs
-	Adv        [][]float64 // [B][T] advantages
-	Mask       [][]float64 // [B][T] 0/1
-	OldEntropy [][]float64 // [B][T] old-policy entropy; read only when Needs().OldEntropy
-}
-
-// PolicyOutput is what a logp-family loss returns.
-type PolicyOutput struct {
-	Loss    float64
-	Grad    [][]float64 // [B][T] ∂Loss/∂Logp (the dst passed in, or a new one)
-	Metrics map[string]float64
-}
-
-// PolicyLoss is a policy loss acting on per-token log-probs.
-type PolicyLoss interface {
-	Needs() Needs
-	Loss(dst [][]float64, in PolicyInput) (PolicyOutput, error)
-}
+// PolicyLoss is the one policy-loss interface, pg.Loss: STEER and AEPO's
+// actor loss get the same pg.Input as the clip family's losses.
+type PolicyLoss = pg.Loss
 
 // PolicyConfig selects and configures a logp-family loss.
 type PolicyConfig struct {

@@ -2,6 +2,8 @@ package entropy
 
 import (
 	"fmt"
+	"github.com/entrolab/entrolab/masked"
+	"github.com/entrolab/entrolab/pg"
 	"math"
 )
 
@@ -10,19 +12,18 @@ import (
 // token-mean); run_exp.sh uses linear false, w_min 0.8, w_max 1.0. The
 // dp_actor fallback when token_weight_* are absent is [0.95, 1.05].
 type SteerConfig struct {
-	ClipLow         float64 `mapstructure:"clip_ratio_low"`    // ε_low; default 0.2
-	ClipHigh        float64 `mapstructure:"clip_ratio_high"`   // ε_high; default 0.28
-	ClipC           float64 `mapstructure:"clip_ratio_c"`      // c_dual > 1; default 10
-	Agg             AggMode `mapstructure:"agg"`               // loss_agg_mode; default token-mean
-	LossScaleFactor float64 `mapstructure:"loss_scale_factor"` // 0 means T
-	WeightMin       float64 `mapstructure:"token_weight_min"`  // w_min (λ_min); default 0.8
-	WeightMax       float64 `mapstructure:"token_weight_max"`  // w_max (linear only); default 1.2
-	Linear          bool    `mapstructure:"linear"`            // min–max mapping; false: exponential; default true
+	ClipLow   float64    `mapstructure:"clip_ratio_low"`   // ε_low; default 0.2
+	ClipHigh  float64    `mapstructure:"clip_ratio_high"`  // ε_high; default 0.28
+	ClipC     float64    `mapstructure:"clip_ratio_c"`     // c_dual > 1; default 10
+	Agg       masked.Agg `mapstructure:"-"`                // the loss section's loss_agg_mode and loss_scale_factor; default token-mean
+	WeightMin float64    `mapstructure:"token_weight_min"` // w_min (λ_min); default 0.8
+	WeightMax float64    `mapstructure:"token_weight_max"` // w_max (linear only); default 1.2
+	Linear    bool       `mapstructure:"linear"`           // min–max mapping; false: exponential; default true
 }
 
 // DefaultSteerConfig returns run_linear.sh's settings.
 func DefaultSteerConfig() SteerConfig {
-	return SteerConfig{ClipLow: 0.2, ClipHigh: 0.28, ClipC: 10, Agg: TokenMean, WeightMin: 0.8, WeightMax: 1.2, Linear: true}
+	return SteerConfig{ClipLow: 0.2, ClipHigh: 0.28, ClipC: 10, Agg: masked.DefaultAgg(), WeightMin: 0.8, WeightMax: 1.2, Linear: true}
 }
 
 // Validate names the offending key.
@@ -30,11 +31,8 @@ func (c SteerConfig) Validate() error {
 	if err := validateClip("steer", c.ClipLow, c.ClipHigh, c.ClipC); err != nil {
 		return err
 	}
-	if err := c.Agg.validate("steer.agg"); err != nil {
-		return err
-	}
-	if !(c.LossScaleFactor >= 0) || math.IsInf(c.LossScaleFactor, 0) {
-		return fmt.Errorf("entropy: steer.loss_scale_factor %v must be finite and ≥ 0 (0 means T)", c.LossScaleFactor)
+	if err := c.Agg.Validate(); err != nil {
+		return fmt.Errorf("entropy: steer: %w", err)
 	}
 	if c.Linear {
 		if !(c.WeightMin >= 0 && c.WeightMin <= c.WeightMax) || math.IsInf(c.WeightMax, 0) {
@@ -139,7 +137,7 @@ func SteerWeights(dst, omega, mask [][]float64, wMin, wMax float64, linear bool)
 //	L = Agg_mode(w · pg, m)
 //	∂L/∂ℓ[b,t] = W[b,t] · w[b,t] · (−A·r if the unclipped branch is active, else 0)
 //
-// It needs PolicyInput.OldEntropy (the old-log-prob pass's entropy at the
+// It needs Input.OldEntropy (the old-log-prob pass's entropy at the
 // rollout temperature); the input is mandatory, unlike the fork's fallback
 // path. The whole input is one micro-batch for the Ω min–max. Metrics:
 // pg_loss, pg_clipfrac, pg_clipfrac_lower, ppo_kl, steer/weight_mean,
@@ -150,25 +148,25 @@ type Steer struct {
 	agg                   aggregator
 }
 
-var _ PolicyLoss = (*Steer)(nil)
+var _ pg.Loss = (*Steer)(nil)
 
-func newSteer(cfg PolicyConfig) (PolicyLoss, error) { return NewSteer(cfg.Steer), nil }
+func newSteer(cfg PolicyConfig) (pg.Loss, error) { return NewSteer(cfg.Steer), nil }
 
 // NewSteer builds the loss; cfg is assumed validated.
 func NewSteer(cfg SteerConfig) *Steer { return &Steer{Cfg: cfg} }
 
 // Needs asks for the old-policy entropy.
-func (*Steer) Needs() Needs { return Needs{OldEntropy: true} }
+func (*Steer) Needs() pg.Needs { return pg.Needs{OldEntropy: true} }
 
 func (s *Steer) ppo() dualClip {
 	return dualClip{low: s.Cfg.ClipLow, high: s.Cfg.ClipHigh, c: s.Cfg.ClipC, logClamp: 20}
 }
 
-// Loss computes the STEER loss and writes ∂L/∂Logp into dst. It returns an
+// Compute computes the STEER loss and writes ∂L/∂Logp into dst. It returns an
 // error when OldEntropy is missing and panics on shape mismatch.
-func (s *Steer) Loss(dst [][]float64, in PolicyInput) (PolicyOutput, error) {
+func (s *Steer) Compute(dst [][]float64, in pg.Input) (pg.Result, error) {
 	if in.OldEntropy == nil {
-		return PolicyOutput{}, fmt.Errorf("entropy: steer: PolicyInput.OldEntropy is required")
+		return pg.Result{}, fmt.Errorf("entropy: steer: Input.OldEntropy is required")
 	}
 	for _, x := range []struct {
 		name string
@@ -179,7 +177,7 @@ func (s *Steer) Loss(dst [][]float64, in PolicyInput) (PolicyOutput, error) {
 	s.delta, s.omega = SteerEstimate(s.delta, s.omega, in.Logp, in.OldLogp, in.OldEntropy, in.Adv)
 	var oMax float64
 	s.weights, _, oMax = SteerWeights(s.weights, s.omega, in.Mask, s.Cfg.WeightMin, s.Cfg.WeightMax, s.Cfg.Linear)
-	s.agg.reset(s.Cfg.Agg, in.Mask, s.Cfg.LossScaleFactor)
+	s.agg.reset(s.Cfg.Agg.Mode, in.Mask, s.Cfg.Agg.ScaleFactor)
 	dst = ensure2(dst, in.Mask)
 	p := s.ppo()
 	var loss, clipped, lower, negKL, n, wSum float64
@@ -208,12 +206,12 @@ func (s *Steer) Loss(dst [][]float64, in PolicyInput) (PolicyOutput, error) {
 		}
 	}
 	met := map[string]float64{"pg_loss": loss, "steer/omega_max": oMax}
-	ppoMetrics(met, clipped, lower, negKL, n)
+	ppoMetrics(met, clipped, lower, negKL, int(n))
 	if n > 0 {
 		met["steer/weight_mean"] = wSum / n
 		met["steer/weight_min"] = wMin
 	} else {
 		met["steer/weight_mean"], met["steer/weight_min"] = 0, 0
 	}
-	return PolicyOutput{Loss: loss, Grad: dst, Metrics: met}, nil
+	return pg.Result{Loss: loss, Grad: dst, Metrics: met}, nil
 }

@@ -1,6 +1,8 @@
 package entropy
 
 import (
+	"github.com/entrolab/entrolab/masked"
+	"github.com/entrolab/entrolab/pg"
 	"math"
 	"testing"
 )
@@ -25,7 +27,7 @@ func TestGoldenSteer(t *testing.T) {
 				ClipLow:   dec[float64](t, c.Hyper, "clip_ratio_low"),
 				ClipHigh:  dec[float64](t, c.Hyper, "clip_ratio_high"),
 				ClipC:     dec[float64](t, c.Hyper, "clip_ratio_c"),
-				Agg:       AggMode(dec[string](t, c.Hyper, "loss_agg_mode")),
+				Agg:       masked.Agg{Mode: AggMode(dec[string](t, c.Hyper, "loss_agg_mode"))},
 				WeightMin: dec[float64](t, c.Hyper, "token_weight_min"),
 				WeightMax: dec[float64](t, c.Hyper, "token_weight_max"),
 				Linear:    dec[bool](t, c.Hyper, "linear"),
@@ -50,17 +52,17 @@ func TestGoldenSteer(t *testing.T) {
 			s := NewSteer(cfg)
 			p := s.ppo()
 			ratio := make([][]float64, len(logp))
-			pg := make([][]float64, len(logp))
+			pgl := make([][]float64, len(logp))
 			clipped := make([][]float64, len(logp))
 			dual := make([][]float64, len(logp))
 			for b := range logp {
 				ratio[b] = make([]float64, len(logp[b]))
-				pg[b] = make([]float64, len(logp[b]))
+				pgl[b] = make([]float64, len(logp[b]))
 				clipped[b] = make([]float64, len(logp[b]))
 				dual[b] = make([]float64, len(logp[b]))
 				for i := range logp[b] {
 					tok := p.token(logp[b][i], oldLogp[b][i], adv[b][i])
-					ratio[b][i], pg[b][i] = tok.ratio, tok.pg
+					ratio[b][i], pgl[b][i] = tok.ratio, tok.pg
 					if tok.clipped && mask[b][i] != 0 {
 						clipped[b][i] = 1
 					}
@@ -70,11 +72,11 @@ func TestGoldenSteer(t *testing.T) {
 				}
 			}
 			tl.f2("ratio", ratio, dec[[][]float64](t, c.Expected, "ratio"))
-			tl.f2("pg_losses_unweighted", pg, dec[[][]float64](t, c.Expected, "pg_losses_unweighted"))
+			tl.f2("pg_losses_unweighted", pgl, dec[[][]float64](t, c.Expected, "pg_losses_unweighted"))
 			tl.i2("clipped", clipped, dec[[][]int](t, c.Expected, "clipped"))
 			tl.i2("dual_clipped", dual, dec[[][]int](t, c.Expected, "dual_clipped"))
 
-			out, err := s.Loss(nil, PolicyInput{Logp: logp, OldLogp: oldLogp, Adv: adv, Mask: mask, OldEntropy: oldEnt})
+			out, err := s.Compute(nil, pg.Input{Logp: logp, OldLogp: oldLogp, Adv: adv, Mask: mask, OldEntropy: oldEnt})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +94,7 @@ func TestSteerNeedsOldEntropy(t *testing.T) {
 		t.Fatal("Needs().OldEntropy = false")
 	}
 	one := [][]float64{{0}}
-	if _, err := s.Loss(nil, PolicyInput{Logp: one, OldLogp: one, Adv: one, Mask: [][]float64{{1}}}); err == nil {
+	if _, err := s.Compute(nil, pg.Input{Logp: one, OldLogp: one, Adv: one, Mask: [][]float64{{1}}}); err == nil {
 		t.Fatal("Loss without OldEntropy: nil error")
 	}
 }

@@ -2,11 +2,8 @@ package trainer
 
 import (
 	"fmt"
-	"slices"
 
-	"github.com/entrolab/entrolab/advantage"
-	"github.com/entrolab/entrolab/clip"
-	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/method"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/sft"
@@ -50,48 +47,9 @@ type SamplingConfig struct {
 	GroupSize    int     `mapstructure:"group_size"`     // completions per prompt (rollout.n); default 8
 }
 
-// AlgorithmConfig selects the method.
-type AlgorithmConfig struct {
-	Advantage advantage.Config `mapstructure:"advantage"`
-	// Loss is the policy loss: a clip-family name (ppo, ppo_clip_higher,
-	// clip_cov, kl_cov, cegppo, hapo) or an entropy-family one (steer, aepo),
-	// whose settings are in EntropyLoss.
-	Loss        clip.Config          `mapstructure:"loss"`
-	EntropyLoss entropy.PolicyConfig `mapstructure:"entropy_loss"`
-	// Entropy is the regularizer on the logits: none, bonus, adaptive_bonus, aent, em.
-	Entropy entropy.Config `mapstructure:"entropy"`
-	KL      KLConfig       `mapstructure:"kl"`
-	// TopEntropyQuantile keeps only the top-ρ highest-entropy tokens of each
-	// batch in the policy loss ("Beyond the 80/20 rule"); 1 = off, 0.2 = the paper.
-	TopEntropyQuantile float64        `mapstructure:"top_entropy_quantile"`
-	HAPOTemperature    HAPOTempConfig `mapstructure:"hapo_temperature"`
-	AEPO               AEPOConfig     `mapstructure:"aepo"`
-	EMRL               EMRLConfig     `mapstructure:"em_rl"`
-}
-
-// KLConfig is the KL regularisation to the frozen base policy.
-type KLConfig struct {
-	Mode          string `mapstructure:"mode"` // none, loss (actor KL loss) or reward (penalty in the reward)
-	clip.KLConfig `mapstructure:",squash"`
-}
-
-// HAPOTempConfig switches on HAPO's adaptive per-token sampling temperature.
-type HAPOTempConfig struct {
-	Enabled                       bool `mapstructure:"enabled"`
-	entropy.HAPOTemperatureConfig `mapstructure:",squash"`
-}
-
-// AEPOConfig switches on AEPO's temperature-controlled pool and selection.
-type AEPOConfig struct {
-	Enabled            bool `mapstructure:"enabled"`
-	entropy.AEPOConfig `mapstructure:",squash"`
-}
-
-// EMRLConfig replaces the task reward by EM-RL's entropy reward.
-type EMRLConfig struct {
-	Enabled          bool `mapstructure:"enabled"`
-	entropy.EMConfig `mapstructure:",squash"`
-}
+// AlgorithmConfig selects the method: the policy loss and the parts at
+// each phase of the step (package method).
+type AlgorithmConfig = method.Config
 
 // TrainConfig sizes the run.
 type TrainConfig struct {
@@ -135,34 +93,19 @@ func DefaultConfig() Config {
 	o.WeightDecay = 0
 	o.MaxGradNorm = 1
 	return Config{
-		Name:     "grpo",
-		Seed:     1,
-		Base:     BaseConfig{SFT: sft.DefaultConfig()},
-		Task:     task,
-		Reward:   reward.DefaultCommandConfig(),
-		Sampling: SamplingConfig{Temperature: 1, TopP: 1, MaxNewTokens: 12, GroupSize: 8},
-		Algorithm: AlgorithmConfig{
-			Advantage:          advantage.DefaultConfig(),
-			Loss:               clip.DefaultConfig(),
-			EntropyLoss:        entropy.DefaultPolicyConfig(),
-			Entropy:            func() entropy.Config { c := entropy.DefaultConfig(); c.Name = "none"; return c }(),
-			KL:                 KLConfig{Mode: "none", KLConfig: clip.DefaultKLConfig()},
-			TopEntropyQuantile: 1,
-			HAPOTemperature:    HAPOTempConfig{HAPOTemperatureConfig: entropy.DefaultHAPOTemperatureConfig()},
-			AEPO:               AEPOConfig{AEPOConfig: entropy.DefaultAEPOConfig()},
-			EMRL:               EMRLConfig{EMConfig: entropy.DefaultEMConfig()},
-		},
-		Optim: o,
-		Train: TrainConfig{Steps: 300, PromptsPerStep: 16, PPOEpochs: 1, MiniBatches: 4},
-		Log:   LogConfig{Every: 10, SampleEvery: 25, Samples: 8, Diagnostics: true},
-		Eval:  EvalConfig{Every: 25, Problems: 128, K: 8, Temperature: 1},
-		Ckpt:  CkptConfig{Every: 25, Keep: 2},
+		Name:      "grpo",
+		Seed:      1,
+		Base:      BaseConfig{SFT: sft.DefaultConfig()},
+		Task:      task,
+		Reward:    reward.DefaultCommandConfig(),
+		Sampling:  SamplingConfig{Temperature: 1, TopP: 1, MaxNewTokens: 12, GroupSize: 8},
+		Algorithm: method.DefaultConfig(),
+		Optim:     o,
+		Train:     TrainConfig{Steps: 300, PromptsPerStep: 16, PPOEpochs: 1, MiniBatches: 4},
+		Log:       LogConfig{Every: 10, SampleEvery: 25, Samples: 8, Diagnostics: true},
+		Eval:      EvalConfig{Every: 25, Problems: 128, K: 8, Temperature: 1},
+		Ckpt:      CkptConfig{Every: 25, Keep: 2},
 	}
-}
-
-// entropyLoss reports whether the policy loss comes from the entropy family.
-func (c Config) entropyLoss() bool {
-	return slices.Contains(entropy.PolicyLossNames(), c.Algorithm.Loss.Name)
 }
 
 // Validate checks every section and the sizes against each other, naming
@@ -195,50 +138,11 @@ func (c Config) Validate() error {
 	case s.GroupSize < 2:
 		return fmt.Errorf("trainer: sampling.group_size = %d, want >= 2 (group baselines need two samples)", s.GroupSize)
 	}
-	a := c.Algorithm
-	if err := a.Advantage.Validate(); err != nil {
-		return fmt.Errorf("algorithm.advantage: %w", err)
+	if err := c.Algorithm.Validate(); err != nil {
+		return err
 	}
-	if c.entropyLoss() {
-		ec := a.EntropyLoss
-		ec.Name = a.Loss.Name
-		if err := ec.Validate(); err != nil {
-			return fmt.Errorf("algorithm.entropy_loss: %w", err)
-		}
-	} else if err := a.Loss.Validate(); err != nil {
-		return fmt.Errorf("algorithm.loss: %w (or one of %v)", err, entropy.PolicyLossNames())
-	}
-	if err := a.Entropy.Validate(); err != nil {
-		return fmt.Errorf("algorithm.entropy: %w", err)
-	}
-	switch a.KL.Mode {
-	case "none", "loss", "reward":
-	default:
-		return fmt.Errorf("trainer: algorithm.kl.mode = %q, want none, loss or reward", a.KL.Mode)
-	}
-	if err := a.KL.KLConfig.Validate(); err != nil {
-		return fmt.Errorf("algorithm.kl: %w", err)
-	}
-	if !(a.TopEntropyQuantile > 0 && a.TopEntropyQuantile <= 1) {
-		return fmt.Errorf("trainer: algorithm.top_entropy_quantile = %v, want in (0, 1] (1 = off)", a.TopEntropyQuantile)
-	}
-	if a.HAPOTemperature.Enabled {
-		if err := a.HAPOTemperature.Validate(); err != nil {
-			return fmt.Errorf("algorithm.hapo_temperature: %w", err)
-		}
-	}
-	if a.AEPO.Enabled {
-		if err := a.AEPO.AEPOConfig.Validate(); err != nil {
-			return fmt.Errorf("algorithm.aepo: %w", err)
-		}
-		if c.Train.PromptsPerStep < 4 {
-			return fmt.Errorf("trainer: algorithm.aepo needs train.prompts_per_step >= 4 (its pool is the first quarter of the prompts), got %d", c.Train.PromptsPerStep)
-		}
-	}
-	if a.EMRL.Enabled {
-		if err := a.EMRL.EMConfig.Validate(); err != nil {
-			return fmt.Errorf("algorithm.em_rl: %w", err)
-		}
+	if err := c.Algorithm.CheckPrompts(c.Train.PromptsPerStep); err != nil {
+		return err
 	}
 	if err := c.Optim.Validate(); err != nil {
 		return err

@@ -19,9 +19,7 @@ func MemoryEstimate(cfg Config, m policy.Config) (total float64, parts map[strin
 	seq := float64(m.MaxSeqLen)
 	V, D, L := float64(m.Vocab), float64(m.DModel), float64(m.NLayers)
 	n := float64(cfg.Train.PromptsPerStep * cfg.Sampling.GroupSize)
-	if cfg.Algorithm.AEPO.Enabled {
-		n *= 1.25
-	}
+	n *= cfg.Algorithm.BatchFactor() // parts that sample more than the regular batch
 	micro := n / float64(max(cfg.Train.MiniBatches, 1))
 	if cfg.Train.MicroBatch > 0 {
 		micro = float64(cfg.Train.MicroBatch)

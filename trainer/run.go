@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/entrolab/entrolab/entropy"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/sft"
@@ -506,57 +505,6 @@ func RepairSamples(b []byte, n int) (kept, rejected []byte) {
 		rejected = append(append(rejected, rest...), '\n')
 	}
 	return kept, rejected
-}
-
-// controllerState is every controller's state, for checkpoints.
-type controllerState struct {
-	Coef json.RawMessage `json:"entropy_coef,omitempty"`
-	HAPO json.RawMessage `json:"hapo_temperature,omitempty"`
-	AEPO json.RawMessage `json:"aepo,omitempty"`
-}
-
-func marshalState(x any) json.RawMessage {
-	b, _ := json.Marshal(x)
-	return b
-}
-
-func unmarshalState[S any](b json.RawMessage, set func(S)) {
-	var s S
-	if len(b) > 0 && json.Unmarshal(b, &s) == nil {
-		set(s)
-	}
-}
-
-func (t *Trainer) controllerState() controllerState {
-	var cs controllerState
-	switch c := t.coef.(type) {
-	case *entropy.AdaptiveCoef:
-		cs.Coef = marshalState(c.State())
-	case *entropy.AEntCoef:
-		cs.Coef = marshalState(c.State())
-	}
-	if t.hapoT != nil {
-		cs.HAPO = marshalState(t.hapoT.State())
-	}
-	if t.aepo != nil {
-		cs.AEPO = marshalState(t.aepo.State())
-	}
-	return cs
-}
-
-func (t *Trainer) setControllerState(cs controllerState) {
-	switch c := t.coef.(type) {
-	case *entropy.AdaptiveCoef:
-		unmarshalState(cs.Coef, c.SetState)
-	case *entropy.AEntCoef:
-		unmarshalState(cs.Coef, c.SetState)
-	}
-	if t.hapoT != nil {
-		unmarshalState(cs.HAPO, t.hapoT.SetState)
-	}
-	if t.aepo != nil {
-		unmarshalState(cs.AEPO, t.aepo.SetState)
-	}
 }
 
 // jsonLine encodes one metrics line; NaN and Inf become null (JSON has no

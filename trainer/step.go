@@ -5,21 +5,22 @@ import (
 	"math"
 
 	"github.com/entrolab/entrolab/advantage"
-	"github.com/entrolab/entrolab/clip"
 	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/method"
+	"github.com/entrolab/entrolab/pg"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/rollout"
 )
 
-// score turns verifier scores into the rewards the estimator sees: EM-RL's
-// entropy reward replaces them, a KL-in-reward penalty is subtracted.
+// score records the verifier scores and lets the ShapeReward-phase parts
+// turn them into the rewards the estimator sees.
 func (t *Trainer) score(batch []*sample, m map[string]float64) error {
 	scores := make([]float64, len(batch))
 	correct := 0.0
 	for i, s := range batch {
-		scores[i] = s.score.Reward
-		if s.score.Correct {
+		scores[i] = s.Score.Reward
+		if s.Score.Correct {
 			correct++
 		}
 	}
@@ -27,86 +28,61 @@ func (t *Trainer) score(batch []*sample, m map[string]float64) error {
 	m["critic/accuracy"] = correct / float64(len(batch))
 	verdicts := make([]reward.Score, len(batch))
 	for i, s := range batch {
-		verdicts[i] = s.score
+		verdicts[i] = s.Score
 	}
 	for k, v := range reward.MetricMeans(verdicts) { // a reward command's extra fields
 		m[k] = v
 	}
-	a := t.Cfg.Algorithm
-	if a.EMRL.Enabled {
-		lp, ent, mask := rows(batch, func(s *sample) []float64 { return s.old }), rows(batch, func(s *sample) []float64 { return s.oldEnt }), masks(batch)
-		r := entropy.EMRLRewards(nil, a.EMRL.EMConfig, lp, ent, mask)
-		for i, s := range batch {
-			s.reward = r[i]
-		}
-	}
-	if t.Cfg.Algorithm.KL.Mode == "reward" {
-		var klSum float64
-		var toks int
-		for _, s := range batch {
-			var kl float64
-			for i := range s.old {
-				v, _ := t.klEst.Eval(s.old[i] - s.ref[i])
-				kl += v
+	for _, p := range t.recipe.Parts {
+		if rs, ok := p.(method.RewardShaper); ok {
+			if err := rs.ShapeRewards(batch, m); err != nil {
+				return fmt.Errorf("%s: %w", p.Name(), err)
 			}
-			s.reward -= a.KL.Coef * kl
-			klSum += kl
-			toks += s.n()
-		}
-		if toks > 0 {
-			m["actor/reward_kl_penalty"] = klSum / float64(toks)
-			m["actor/reward_kl_penalty_coeff"] = a.KL.Coef
 		}
 	}
 	rs := make([]float64, len(batch))
 	for i, s := range batch {
-		rs[i] = s.reward
+		rs[i] = s.Reward
 	}
 	stats(m, "critic/rewards", rs)
 	return nil
 }
 
-func rows(batch []*sample, f func(*sample) []float64) [][]float64 {
-	out := make([][]float64, len(batch))
-	for i, s := range batch {
-		out[i] = f(s)
-	}
-	return out
-}
+func rows(batch []*sample, f func(*sample) []float64) [][]float64 { return method.Rows(batch, f) }
 
-func masks(batch []*sample) [][]float64 {
-	return rows(batch, func(s *sample) []float64 { return s.mask })
-}
+func masks(batch []*sample) [][]float64 { return method.Masks(batch) }
 
-// estimate computes per-token advantages, and the 80/20 token mask.
+// estimate computes per-token advantages, lets the Advantage-phase parts
+// change them, then the SelectTokens-phase parts narrow the loss mask.
 func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 	in := advantage.Input{Rewards: make([]float64, len(batch)), Group: make([]int, len(batch)), Mask: masks(batch)}
 	for i, s := range batch {
-		in.Rewards[i], in.Group[i] = s.reward, s.group
+		in.Rewards[i], in.Group[i] = s.Reward, s.Group
 	}
 	needs := t.est.Needs()
 	if needs.RefRewards {
-		// AAPO: the frozen base policy answers the same prompts; response b
-		// is paired with the base's completion at the same place in its group
+		// the frozen base policy answers the same prompts; response b is
+		// paired with the base's completion at the same place in its group
 		var probs []reward.Problem
 		first := map[int]int{} // group -> index of its prompt in probs
 		for _, s := range batch {
-			if _, ok := first[s.group]; !ok && s.group >= 0 {
-				first[s.group] = len(probs)
-				probs = append(probs, s.prob)
+			if _, ok := first[s.Group]; !ok && !s.Outside {
+				first[s.Group] = len(probs)
+				probs = append(probs, s.Prob)
 			}
 		}
-		ref, err := t.generate(t.refEng, probs, t.sampling(t.Cfg.Sampling.GroupSize))
+		smp, _ := t.sampling(t.Cfg.Sampling.GroupSize)
+		ref, err := t.generate(t.refEng, probs, smp)
 		if err != nil {
 			return err
 		}
 		in.RefRewards = make([]float64, len(batch))
 		seen := map[int]int{}
 		for i, s := range batch {
-			in.RefRewards[i] = ref[first[s.group]*t.Cfg.Sampling.GroupSize+seen[s.group]].reward
-			seen[s.group]++
+			in.RefRewards[i] = ref[first[s.Group]*t.Cfg.Sampling.GroupSize+seen[s.Group]].Reward
+			seen[s.Group]++
 		}
-		m["aapo/ref_score_mean"] = mean(in.RefRewards)
+		m["critic/ref_score_mean"] = mean(in.RefRewards)
 	}
 	if needs.TokenRewards {
 		in.TokenRewards = advantage.Alloc(in.Mask)
@@ -118,19 +94,21 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 	if err := t.est.Estimate(dst, in); err != nil {
 		return err
 	}
+	for i, s := range batch {
+		s.Adv = dst[i]
+	}
+	for _, p := range t.recipe.Parts {
+		if as, ok := p.(method.AdvantageShaper); ok {
+			as.ShapeAdvantages(batch)
+		}
+	}
 	var all []float64
 	zeroStd, groups := 0, 0
 	byGroup := map[int][]float64{}
-	for i, s := range batch {
-		s.adv = dst[i]
-		if s.group < 0 { // AEPO pool sample: advantage 1 on every token
-			for j := range s.adv {
-				s.adv[j] = 1
-			}
-		}
-		all = append(all, s.adv...)
-		if s.group >= 0 {
-			byGroup[s.group] = append(byGroup[s.group], s.score.Reward)
+	for _, s := range batch {
+		all = append(all, s.Adv...)
+		if !s.Outside {
+			byGroup[s.Group] = append(byGroup[s.Group], s.Score.Reward)
 		}
 	}
 	for _, rs := range byGroup {
@@ -143,13 +121,10 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 	if groups > 0 {
 		m["frac_reward_zero_std"] = float64(zeroStd) / float64(groups)
 	}
-	if q := t.Cfg.Algorithm.TopEntropyQuantile; q < 1 {
-		k, thr, kept := t.mask.Apply(nil, rows(batch, func(s *sample) []float64 { return s.oldEnt }), masks(batch))
-		for i, s := range batch {
-			copy(s.mask, k[i])
+	for _, p := range t.recipe.Parts {
+		if ts, ok := p.(method.TokenSelector); ok {
+			ts.SelectTokens(batch, m)
 		}
-		m["entropy/high_mask_threshold"] = thr
-		m["entropy/high_mask_kept"] = float64(kept)
 	}
 	return nil
 }
@@ -254,12 +229,12 @@ func (t *Trainer) objective(part []*sample, bt *policy.Batch, from []int, nMicro
 		B, T, V := in.B, in.T, in.V
 		logp := make([][]float64, B)
 		ent := make([][]float64, B)
-		old, adv, mask, oldEnt, ref := rows(part, func(s *sample) []float64 { return s.old }), rows(part, func(s *sample) []float64 { return s.adv }), masks(part), rows(part, func(s *sample) []float64 { return s.oldEnt }), rows(part, func(s *sample) []float64 { return s.ref })
+		old, adv, mask, oldEnt, ref := rows(part, func(s *sample) []float64 { return s.Old }), rows(part, func(s *sample) []float64 { return s.Adv }), masks(part), rows(part, func(s *sample) []float64 { return s.OldEnt }), rows(part, func(s *sample) []float64 { return s.Ref })
 		var entSum, nllSum, tokN, mis float64
 		for b, s := range part {
 			o := b*T + from[b] - 1
-			logp[b] = in.Logp[o : o+s.n()]
-			ent[b] = in.Entropy[o : o+s.n()]
+			logp[b] = in.Logp[o : o+s.N()]
+			ent[b] = in.Entropy[o : o+s.N()]
 			for j := range logp[b] {
 				entSum += ent[b][j]
 				nllSum -= logp[b][j]
@@ -267,89 +242,57 @@ func (t *Trainer) objective(part []*sample, bt *policy.Batch, from []int, nMicro
 				if onPolicy {
 					// the old log-probs in use (the sampler's unless they were
 					// recomputed) against this on-policy forward pass
-					mis = math.Max(mis, math.Abs(logp[b][j]-s.old[j]))
+					mis = math.Max(mis, math.Abs(logp[b][j]-s.Old[j]))
 				}
 			}
 			if onPolicy && t.Cfg.Log.Diagnostics {
-				s.before = append(s.before[:0], in.Logits[o*V:(o+s.n())*V]...)
+				s.Before = append(s.Before[:0], in.Logits[o*V:(o+s.N())*V]...)
 			}
 		}
 		scale := 1 / nMicro
-		var total float64
-		grad := make([][]float64, B)
-		var metrics map[string]float64
-		if t.loss != nil {
-			in := clip.Input{Logp: logp, OldLogp: old, Adv: adv, Mask: mask, Entropy: ent, RefLogp: ref, Rand: t.clipRng}
-			res, err := t.loss.Compute(grad, in)
-			if err != nil {
-				return 0, nil, err
-			}
-			total, grad, metrics = res.Loss, res.Grad, res.Metrics
-		} else {
-			res, err := t.eloss.Loss(grad, entropy.PolicyInput{Logp: logp, OldLogp: old, Adv: adv, Mask: mask, OldEntropy: oldEnt})
-			if err != nil {
-				return 0, nil, err
-			}
-			total, grad, metrics = res.Loss, res.Grad, res.Metrics
+		pin := pg.Input{Logp: logp, OldLogp: old, Adv: adv, Mask: mask, Entropy: ent, OldEntropy: oldEnt, RefLogp: ref, Rand: t.clipRng}
+		res, err := t.recipe.Loss.Compute(make([][]float64, B), pin)
+		if err != nil {
+			return 0, nil, err
 		}
-		for k, v := range metrics {
+		total := res.Loss
+		for k, v := range res.Metrics {
 			acc.add("actor/"+k, v)
 		}
-		for b, s := range part {
-			o := b*T + from[b] - 1
-			for j := 0; j < s.n(); j++ {
-				g.Logp[o+j] += grad[b][j] * scale
-			}
-		}
-		if t.kl != nil {
-			res, err := t.kl.Compute(nil, clip.Input{Logp: logp, RefLogp: ref, Mask: mask})
-			if err != nil {
-				return 0, nil, err
-			}
-			total += res.Loss
-			acc.add("actor/kl_loss", res.Metrics["kl_loss"])
-			acc.add("actor/kl_coef", res.Metrics["kl_coef"])
-			for b, s := range part {
-				o := b*T + from[b] - 1
-				for j := 0; j < s.n(); j++ {
-					g.Logp[o+j] += res.Grad[b][j] * scale
+		t.addLogpGrad(g, part, T, from, res.Grad, scale)
+		var logits [][][]float64
+		var actions [][]int
+		for _, p := range t.recipe.Parts {
+			switch term := p.(type) {
+			case method.LogpTerm:
+				res, err := term.LogpTerm(pin)
+				if err != nil {
+					return 0, nil, fmt.Errorf("%s: %w", p.Name(), err)
 				}
-			}
-		}
-		if t.Cfg.Algorithm.Entropy.Name != "none" {
-			if tu, ok := t.reg.(entropy.Tunable); ok && t.coef != nil {
-				tu.SetCoef(t.coef.Coef())
-			}
-			logits := make([][][]float64, B)
-			actions := make([][]int, B)
-			for b, s := range part {
-				o := b*T + from[b] - 1
-				logits[b] = make([][]float64, s.n())
-				actions[b] = make([]int, s.n())
-				for j := range logits[b] {
-					row := make([]float64, V)
-					for v, x := range in.Logits[(o+j)*V : (o+j+1)*V] {
-						row[v] = float64(x)
-					}
-					logits[b][j] = row
-					actions[b][j] = int(s.seq.Tokens[j])
+				total += res.Loss
+				for k, v := range res.Metrics {
+					acc.add("actor/"+k, v)
 				}
-			}
-			res, err := t.reg.Regularize(nil, entropy.Input{Logits: logits, Mask: mask, Temperature: t.Cfg.Sampling.Temperature, Actions: actions})
-			if err != nil {
-				return 0, nil, err
-			}
-			total += res.Loss
-			acc.add("actor/entropy_loss", res.Loss)
-			for k, v := range res.Metrics {
-				acc.add(k, v)
-			}
-			for b, s := range part {
-				o := b*T + from[b] - 1
-				for j := 0; j < s.n(); j++ {
-					dst := g.Logits[(o+j)*V : (o+j+1)*V]
-					for v, x := range res.Grad[b][j] {
-						dst[v] += float32(x * scale)
+				t.addLogpGrad(g, part, T, from, res.Grad, scale)
+			case method.LogitTerm:
+				if logits == nil {
+					logits, actions = logitRows(part, in.Logits, T, V, from)
+				}
+				res, err := term.LogitTerm(entropy.Input{Logits: logits, Mask: mask, Temperature: t.Cfg.Sampling.Temperature, Actions: actions})
+				if err != nil {
+					return 0, nil, fmt.Errorf("%s: %w", p.Name(), err)
+				}
+				total += res.Loss
+				for k, v := range res.Metrics {
+					acc.add(k, v)
+				}
+				for b, s := range part {
+					o := b*T + from[b] - 1
+					for j := 0; j < s.N(); j++ {
+						dst := g.Logits[(o+j)*V : (o+j+1)*V]
+						for v, x := range res.Grad[b][j] {
+							dst[v] += float32(x * scale)
+						}
 					}
 				}
 			}
@@ -366,13 +309,44 @@ func (t *Trainer) objective(part []*sample, bt *policy.Batch, from []int, nMicro
 	}
 }
 
+// addLogpGrad adds scale·grad [B][n] into the head's log-prob gradient.
+func (t *Trainer) addLogpGrad(g *policy.HeadGrad, part []*sample, T int, from []int, grad [][]float64, scale float64) {
+	for b, s := range part {
+		o := b*T + from[b] - 1
+		for j := 0; j < s.N(); j++ {
+			g.Logp[o+j] += grad[b][j] * scale
+		}
+	}
+}
+
+// logitRows copies the micro-batch's completion logits [B][n][V] to float64
+// and gathers the sampled tokens [B][n].
+func logitRows(part []*sample, flat []float32, T, V int, from []int) ([][][]float64, [][]int) {
+	logits := make([][][]float64, len(part))
+	actions := make([][]int, len(part))
+	for b, s := range part {
+		o := b*T + from[b] - 1
+		logits[b] = make([][]float64, s.N())
+		actions[b] = make([]int, s.N())
+		for j := range logits[b] {
+			row := make([]float64, V)
+			for v, x := range flat[(o+j)*V : (o+j+1)*V] {
+				row[v] = float64(x)
+			}
+			logits[b][j] = row
+			actions[b][j] = int(s.Seq.Tokens[j])
+		}
+	}
+	return logits, actions
+}
+
 // diagnose compares the first-order predicted entropy change from the
 // measured logit change with the measured change, on the step's tokens
 // whose pre-update logits were captured (all of them with one mini-batch).
 func (t *Trainer) diagnose(batch []*sample, m map[string]float64) error {
 	var have []*sample
 	for _, s := range batch {
-		if len(s.before) == s.n()*t.Model.W.Cfg.Vocab && s.n() > 0 {
+		if len(s.Before) == s.N()*t.Model.W.Cfg.Vocab && s.N() > 0 {
 			have = append(have, s)
 		}
 	}
@@ -388,17 +362,17 @@ func (t *Trainer) diagnose(batch []*sample, m map[string]float64) error {
 	mask := make([][]float64, len(have))
 	i := 0
 	err := t.forward(t.Model, have, temp, func(s *sample, _, _ []float64, logits []float32) {
-		n := s.n()
+		n := s.N()
 		before[i], after[i] = make([][]float64, n), make([][]float64, n)
 		mask[i] = make([]float64, n)
 		for j := 0; j < n; j++ {
 			b, a := make([]float64, v), make([]float64, v)
 			for k := 0; k < v; k++ {
-				b[k], a[k] = float64(s.before[j*v+k]), float64(logits[j*v+k])
+				b[k], a[k] = float64(s.Before[j*v+k]), float64(logits[j*v+k])
 			}
 			before[i][j], after[i][j], mask[i][j] = b, a, 1
 		}
-		s.before = s.before[:0]
+		s.Before = s.Before[:0]
 		i++
 	})
 	if err != nil {
@@ -411,26 +385,12 @@ func (t *Trainer) diagnose(batch []*sample, m map[string]float64) error {
 	return nil
 }
 
-// control updates the controllers once per step.
+// control runs the Control-phase parts once per step.
 func (t *Trainer) control(batch []*sample, m map[string]float64) {
-	if t.coef != nil {
-		meanKey, _ := t.coef.Metric()
-		h, ok := m[meanKey]
-		if !ok {
-			h = m["actor/entropy"]
+	for _, p := range t.recipe.Parts {
+		if c, ok := p.(method.Controller); ok {
+			c.Control(t.Step, batch, m)
 		}
-		t.coef.Update(h, t.Step)
-		m["controller/entropy_coef"] = t.coef.Coef()
-	}
-	if t.hapoT != nil {
-		if err := t.hapoT.Observe(rows(batch, func(s *sample) []float64 { return s.oldEnt }), masks(batch)); err == nil {
-			st := t.hapoT.State()
-			m["controller/hapo_entropy_pivot"] = st.Stats.Median
-		}
-	}
-	if t.aepo != nil {
-		t.aepo.Update(m["actor/sampled_nll"])
-		m["controller/aepo_temperature"] = t.aepo.Temperature()
 	}
 }
 
@@ -460,13 +420,13 @@ func (t *Trainer) dump(step int, batch []*sample) []SampleDump {
 	out := make([]SampleDump, n)
 	for i, s := range batch[:n] {
 		a := 0.0
-		if len(s.adv) > 0 {
-			a = s.adv[0]
+		if len(s.Adv) > 0 {
+			a = s.Adv[0]
 		}
-		out[i] = SampleDump{Step: step, Prompt: s.prob.Prompt, Completion: t.Tok.DecodeCompletion(s.seq.Tokens),
-			Answer: s.prob.Answer, Reward: s.reward, Advantage: a, Finish: s.seq.Finish.String(), Correct: s.score.Correct,
-			Tokens: make([]string, s.n()), Logp: float32s(s.old), Entropy: float32s(s.oldEnt), TokenAdv: float32s(s.adv)}
-		for j, id := range s.seq.Tokens {
+		out[i] = SampleDump{Step: step, Prompt: s.Prob.Prompt, Completion: t.Tok.DecodeCompletion(s.Seq.Tokens),
+			Answer: s.Prob.Answer, Reward: s.Reward, Advantage: a, Finish: s.Seq.Finish.String(), Correct: s.Score.Correct,
+			Tokens: make([]string, s.N()), Logp: float32s(s.Old), Entropy: float32s(s.OldEnt), TokenAdv: float32s(s.Adv)}
+		for j, id := range s.Seq.Tokens {
 			out[i].Tokens[j], _ = t.Tok.Token(int(id))
 		}
 	}

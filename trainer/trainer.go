@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,8 +12,7 @@ import (
 	"time"
 
 	"github.com/entrolab/entrolab/advantage"
-	"github.com/entrolab/entrolab/clip"
-	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/method"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/rollout"
@@ -73,23 +73,8 @@ type Observer interface {
 	OnStep(t *Trainer, r Record) error
 }
 
-// sample is one completion moving through a step.
-type sample struct {
-	prob   reward.Problem
-	prompt []int32
-	seq    rollout.Sequence
-	group  int
-	score  reward.Score
-	reward float64   // what the advantage estimator sees
-	adv    []float64 // [n] per completion token
-	old    []float64 // [n] old log-probs
-	oldEnt []float64 // [n] old entropies
-	ref    []float64 // [n] reference log-probs (KL)
-	mask   []float64 // [n] 1 = in the loss
-	before []float32 // [n*V] logits before the update (diagnostic)
-}
-
-func (s *sample) n() int { return len(s.seq.Tokens) }
+// sample is one completion moving through a step (the parts see it too).
+type sample = method.Sample
 
 // Trainer runs RL steps on one policy.
 type Trainer struct {
@@ -104,15 +89,7 @@ type Trainer struct {
 	eng    *rollout.Engine
 	refEng *rollout.Engine
 	est    advantage.Estimator
-	loss   clip.Loss
-	eloss  entropy.PolicyLoss
-	reg    entropy.Regularizer
-	coef   entropy.CoefController
-	kl     *clip.KLLoss
-	klEst  clip.KLEstimator
-	hapoT  *entropy.AdaptiveTemperature
-	aepo   *entropy.AEPO
-	mask   entropy.HighEntropyMask
+	recipe *method.Recipe // the loss and the method's parts
 
 	srcData, srcRollout, srcShuffle, srcClip *rand.PCG
 	ctx                                      context.Context // the running step's (interrupt.go)
@@ -153,51 +130,16 @@ func New(cfg Config, base *policy.Checkpoint) (*Trainer, error) {
 	t.Opt = policy.NewAdamW(cfg.Optim, t.Model.W)
 	eos := int32(tok.EOSID())
 	t.eng = rollout.New(t.Model.W, eos)
-	a := cfg.Algorithm
-	if t.est, err = advantage.New(a.Advantage); err != nil {
+	if t.est, err = advantage.New(cfg.Algorithm.Advantage); err != nil {
 		return nil, err
 	}
-	if cfg.entropyLoss() {
-		ec := a.EntropyLoss
-		ec.Name = a.Loss.Name
-		if t.eloss, err = entropy.NewPolicyLoss(ec); err != nil {
-			return nil, err
-		}
-	} else if t.loss, err = clip.New(a.Loss); err != nil {
+	if t.recipe, err = method.Build(cfg.Algorithm); err != nil {
 		return nil, err
 	}
-	if t.reg, err = entropy.New(a.Entropy); err != nil {
-		return nil, err
-	}
-	if t.coef, err = entropy.NewCoefController(a.Entropy); err != nil {
-		return nil, err
-	}
-	if a.KL.Mode == "loss" {
-		if t.kl, err = clip.NewKLLoss(a.KL.KLConfig); err != nil {
-			return nil, err
-		}
-	}
-	if a.KL.Mode == "reward" {
-		if t.klEst, err = clip.NewKL(a.KL.Kind); err != nil {
-			return nil, err
-		}
-	}
-	needRef := a.KL.Mode != "none" || t.est.Needs().RefRewards
-	if needRef {
+	if t.recipe.RefLogp || t.est.Needs().RefRewards {
 		t.ref = policy.FromWeights(base.Weights.Clone())
 		t.refEng = rollout.New(t.ref.W, eos)
 	}
-	if a.HAPOTemperature.Enabled {
-		if t.hapoT, err = entropy.NewAdaptiveTemperature(a.HAPOTemperature.HAPOTemperatureConfig); err != nil {
-			return nil, err
-		}
-	}
-	if a.AEPO.Enabled {
-		if t.aepo, err = entropy.NewAEPO(a.AEPO.AEPOConfig); err != nil {
-			return nil, err
-		}
-	}
-	t.mask = entropy.HighEntropyMask{Rho: a.TopEntropyQuantile}
 	t.srcData = rand.NewPCG(cfg.Seed, streamData)
 	t.srcRollout = rand.NewPCG(cfg.Seed, streamRollout)
 	t.srcShuffle = rand.NewPCG(cfg.Seed, streamShuffle)
@@ -324,7 +266,7 @@ func (t *Trainer) stepOnce() (Record, error) {
 	rec.Metrics["timing_s/step"] = time.Since(tm.t0).Seconds()
 	var toks float64
 	for _, s := range batch {
-		toks += float64(len(s.prompt) + s.n())
+		toks += float64(len(s.Prompt) + s.N())
 	}
 	rec.Metrics["perf/throughput"] = toks / rec.Metrics["timing_s/step"]
 	if t.Cfg.Log.SampleEvery > 0 && step%t.Cfg.Log.SampleEvery == 0 {
@@ -372,13 +314,18 @@ func (t *Trainer) nextProblems() []reward.Problem {
 	return ps
 }
 
-func (t *Trainer) sampling(n int) rollout.Sampling {
+// sampling is the step's rollout settings for n completions per prompt,
+// as the Sample-phase parts adjust them; recompute reports that the old
+// log-probs must come from a forward pass.
+func (t *Trainer) sampling(n int) (r rollout.Sampling, recompute bool) {
 	s := t.Cfg.Sampling
-	r := rollout.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP, MinP: s.MinP, MaxNewTokens: s.MaxNewTokens, N: n}
-	if t.hapoT != nil && t.hapoT.Ready {
-		r.TokenTemp = t.hapoT.FromEntropy
+	r = rollout.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP, MinP: s.MinP, MaxNewTokens: s.MaxNewTokens, N: n}
+	for _, p := range t.recipe.Parts {
+		if sp, ok := p.(method.Sampler); ok && sp.Sampling(&r) {
+			recompute = true
+		}
 	}
-	return r
+	return r, recompute
 }
 
 // generate samples n completions per problem with eng.
@@ -403,50 +350,55 @@ func (t *Trainer) generate(eng *rollout.Engine, probs []reward.Problem, s rollou
 	for i := range b.Seqs {
 		sq := b.Seqs[i]
 		p := sq.Prompt
-		out[i] = &sample{prob: probs[p], prompt: prompts[p], seq: sq, group: p}
+		out[i] = &sample{Prob: probs[p], Prompt: prompts[p], Seq: sq, Group: p}
 		sp[i], texts[i] = probs[p], t.Tok.DecodeCompletion(sq.Tokens)
 	}
 	if err := reward.ScoreAll(sc, t.Task, sp, texts); err != nil { // one batch for a reward command
 		return nil, err
 	}
 	for i, s := range out {
-		s.score, s.reward = sc[i], sc[i].Reward
+		s.Score, s.Reward = sc[i], sc[i].Reward
 	}
 	return out, nil
 }
 
-// sample runs the rollout (and AEPO's pool) and fills old log-probs.
+// sample runs the rollout, lets the Sample-phase parts rebuild the batch,
+// and fills the old (and, when read, the reference) log-probs.
 func (t *Trainer) sample(probs []reward.Problem, m map[string]float64) ([]*sample, error) {
-	n := t.Cfg.Sampling.GroupSize
-	batch, err := t.generate(t.eng, probs, t.sampling(n))
+	s, recompute := t.sampling(t.Cfg.Sampling.GroupSize)
+	batch, err := t.generate(t.eng, probs, s)
 	if err != nil {
 		return nil, err
 	}
-	recompute := t.hapoT != nil && t.hapoT.Ready
-	if t.aepo != nil {
-		if batch, err = t.aepoAssemble(probs, batch, m); err != nil {
-			return nil, err
+	gen := func(probs []reward.Problem, s rollout.Sampling) ([]*sample, error) {
+		return t.generate(t.eng, probs, s)
+	}
+	for _, p := range t.recipe.Parts {
+		if rs, ok := p.(method.Resampler); ok {
+			if batch, err = rs.Resample(gen, s, probs, batch, m); err != nil {
+				return nil, err
+			}
+			recompute = true // a rebuilt batch mixes samplers: old log-probs at the training temperature
 		}
-		recompute = true // the spec recomputes old log-probs at τ = 1 for the mixed batch
 	}
 	for _, s := range batch {
-		s.old = s.seq.Logp
-		s.oldEnt = s.seq.Entropy
-		s.mask = make([]float64, s.n())
-		for i := range s.mask {
-			s.mask[i] = 1
+		s.Old = s.Seq.Logp
+		s.OldEnt = s.Seq.Entropy
+		s.Mask = make([]float64, s.N())
+		for i := range s.Mask {
+			s.Mask[i] = 1
 		}
 	}
 	if recompute {
 		if err := t.forward(t.Model, batch, t.Cfg.Sampling.Temperature, func(s *sample, lp, ent []float64, _ []float32) {
-			s.old, s.oldEnt = lp, ent
+			s.Old, s.OldEnt = lp, ent
 		}); err != nil {
 			return nil, err
 		}
 	}
-	if t.ref != nil && t.Cfg.Algorithm.KL.Mode != "none" {
+	if t.recipe.RefLogp {
 		if err := t.forward(t.ref, batch, t.Cfg.Sampling.Temperature, func(s *sample, lp, _ []float64, _ []float32) {
-			s.ref = lp
+			s.Ref = lp
 		}); err != nil {
 			return nil, err
 		}
@@ -454,50 +406,14 @@ func (t *Trainer) sample(probs []reward.Problem, m map[string]float64) ([]*sampl
 	lengths := make([]float64, len(batch))
 	clipped := 0.0
 	for i, s := range batch {
-		lengths[i] = float64(s.n())
-		if s.seq.Finish == rollout.FinishLength {
+		lengths[i] = float64(s.N())
+		if s.Seq.Finish == rollout.FinishLength {
 			clipped++
 		}
 	}
 	stats(m, "response_length", lengths)
 	m["response_length/clip_ratio"] = clipped / float64(len(batch))
 	return batch, nil
-}
-
-// aepoAssemble builds AEPO's mixed batch: a pool for the first quarter of
-// the prompts at the controlled temperature, its positive-advantage samples
-// replacing the first regular ones (spec §4.2).
-func (t *Trainer) aepoAssemble(probs []reward.Problem, regular []*sample, m map[string]float64) ([]*sample, error) {
-	np := entropy.PoolPromptCount(len(probs))
-	s := t.sampling(t.Cfg.Sampling.GroupSize)
-	s.Temperature, s.TokenTemp = t.aepo.Temperature(), nil
-	pool, err := t.generate(t.eng, probs[:np], s)
-	if err != nil {
-		return nil, err
-	}
-	rew := make([]float64, len(pool))
-	grp := make([]int, len(pool))
-	for i, p := range pool {
-		rew[i], grp[i] = p.reward, p.group
-	}
-	adv := entropy.PoolAdvantages(nil, rew, grp, t.Cfg.Algorithm.AEPO.GRPOEps)
-	sel := t.aepo.Select(nil, adv)
-	k := t.aepo.SampleNum(len(sel), len(regular))
-	src := entropy.Assemble(nil, sel, k, len(regular))
-	out := make([]*sample, len(src))
-	for i, sc := range src {
-		if sc.Pool {
-			p := pool[sc.Index]
-			p.group = -1 - i // pool samples carry advantage 1, outside any group
-			out[i] = p
-		} else {
-			out[i] = regular[sc.Index]
-		}
-	}
-	for k, v := range t.aepo.Metrics(k) {
-		m["controller/"+k] = v
-	}
-	return out, nil
 }
 
 // forward runs the forward-only graph of mdl over the batch (one row per
@@ -516,7 +432,7 @@ func (t *Trainer) forward(mdl *policy.Model, batch []*sample, temp float64, use 
 	}
 	for b, s := range batch {
 		o := b*bt.T + from[b] - 1
-		k := s.n()
+		k := s.N()
 		use(s, slices.Clone(lp[o:o+k]), slices.Clone(ent[o:o+k]), logits[o*v:(o+k)*v])
 	}
 	return nil
@@ -528,15 +444,15 @@ func (t *Trainer) forward(mdl *policy.Model, batch []*sample, temp float64, use 
 func (t *Trainer) pack(batch []*sample) (*policy.Batch, []int) {
 	longest := 0
 	for _, s := range batch {
-		longest = max(longest, len(s.prompt)+s.n()-1)
+		longest = max(longest, len(s.Prompt)+s.N()-1)
 	}
 	T := min((longest+7)/8*8, t.Model.W.Cfg.MaxSeqLen)
 	bt := policy.NewBatch(len(batch), T)
 	from := make([]int, len(batch))
 	pad := int32(t.Tok.PadID())
 	for b, s := range batch {
-		seq := append(append(make([]int32, 0, len(s.prompt)+s.n()), s.prompt...), s.seq.Tokens...)
-		from[b] = len(s.prompt)
+		seq := append(append(make([]int32, 0, len(s.Prompt)+s.N()), s.Prompt...), s.Seq.Tokens...)
+		from[b] = len(s.Prompt)
 		if err := bt.SetRow(b, seq, from[b], pad); err != nil {
 			panic(err) // checkContext guarantees the fit
 		}
@@ -554,6 +470,31 @@ func stats(m map[string]float64, prefix string, xs []float64) {
 		mn, mx, sum = math.Min(mn, x), math.Max(mx, x), sum+x
 	}
 	m[prefix+"/mean"], m[prefix+"/max"], m[prefix+"/min"] = sum/float64(len(xs)), mx, mn
+}
+
+// controllerState is every Control-phase part's saved state, by part name.
+type controllerState map[string]json.RawMessage
+
+func (t *Trainer) controllerState() controllerState {
+	cs := controllerState{}
+	for _, p := range t.recipe.Parts {
+		if c, ok := p.(method.Controller); ok {
+			if b, err := c.SaveState(); err == nil {
+				cs[p.Name()] = b
+			}
+		}
+	}
+	return cs
+}
+
+// setControllerState restores what controllerState saved; a part with no
+// saved state (or an unreadable one) keeps its fresh state.
+func (t *Trainer) setControllerState(cs controllerState) {
+	for _, p := range t.recipe.Parts {
+		if c, ok := p.(method.Controller); ok {
+			_ = c.LoadState(cs[p.Name()])
+		}
+	}
 }
 
 // SetWorkers sets how many cores the policy's graph replicas and the sampler

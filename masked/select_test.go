@@ -1,4 +1,4 @@
-package entropy
+package masked
 
 import (
 	"math/rand/v2"
@@ -22,8 +22,8 @@ func TestNthSmallestMatchesSort(t *testing.T) {
 		k := r.IntN(n)
 		want := slices.Clone(x)
 		slices.Sort(want)
-		if got := nthSmallest(slices.Clone(x), k); got != want[k] {
-			t.Fatalf("nthSmallest(%v, %d) = %v, want %v", x, k, got, want[k])
+		if got := NthSmallest(slices.Clone(x), k); got != want[k] {
+			t.Fatalf("NthSmallest(%v, %d) = %v, want %v", x, k, got, want[k])
 		}
 	}
 }
