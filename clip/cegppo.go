@@ -81,42 +81,21 @@ func (c *CEGPPO) Needs() Needs { return Needs{} }
 
 // Compute implements Loss.
 func (c *CEGPPO) Compute(dst [][]float64, in Input) (Result, error) {
-	if err := checkInput(in, Needs{}); err != nil {
+	dst, w, err := begin(dst, in, Needs{}, c.agg, c.w)
+	if err != nil {
 		return Result{}, err
 	}
-	dst = growLike(dst, in.Logp)
-	c.w = c.agg.RowWeights(c.w, in.Mask)
-	tr := in.Trace
-	if tr != nil {
-		growTrace(tr, in.Logp)
-	}
+	c.w = w
 	lo, hi, cc := 1-c.cfg.ClipRatioLow, 1+c.cfg.ClipRatioHigh, c.cfg.ClipRatioC
 	b1lo, b2hi := c.cfg.Beta1*lo, c.cfg.Beta2*hi
 	var st tokenStats
-	loss := 0.0
-	for b, logp := range in.Logp {
-		old, adv, mask, g, w := in.OldLogp[b], in.Adv[b], in.Mask[b], dst[b], c.w[b]
-		sum := 0.0
-		for t := range logp {
-			if mask[t] == 0 {
-				g[t] = 0
-				if tr != nil {
-					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t] = 0, 0, RegionMasked
-				}
-				continue
-			}
-			d := logp[t] - old[t]
-			r := math.Exp(d)
-			l, gm, reg := cegToken(adv[t], r, lo, hi, cc, b1lo, b2hi)
-			sum += l
-			g[t] = w * gm
-			st.add(reg, d)
-			if tr != nil {
-				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t] = l, r, reg
-			}
-		}
-		loss += w * sum
-	}
+	loss := sumTokens(dst, in, w, func(b, t int) (float64, float64, float64, Region) {
+		d := in.Logp[b][t] - in.OldLogp[b][t]
+		r := math.Exp(d)
+		l, gm, reg := cegToken(in.Adv[b][t], r, lo, hi, cc, b1lo, b2hi)
+		st.add(reg, d)
+		return l, gm, r, reg
+	})
 	return Result{Loss: loss, Grad: dst, Metrics: st.metrics(loss)}, nil
 }
 

@@ -67,66 +67,41 @@ func (p *CISPO) Needs() Needs { return Needs{} }
 
 // Compute implements Loss.
 func (p *CISPO) Compute(dst [][]float64, in Input) (Result, error) {
-	if err := checkInput(in, Needs{}); err != nil {
+	dst, w, err := begin(dst, in, Needs{}, p.agg, p.w)
+	if err != nil {
 		return Result{}, err
 	}
-	dst = growLike(dst, in.Logp)
-	p.w = p.agg.RowWeights(p.w, in.Mask)
+	p.w = w
 	tr := in.Trace
 	if tr != nil {
-		growTrace(tr, in.Logp)
-		tr.ISWeight = growLike(tr.ISWeight, in.Logp)
+		tr.ISWeight = zeroedLike(tr.ISWeight, in.Logp)
 	}
 	lo, hi := 1-p.cfg.ClipRatioLow, 1+p.cfg.ClipRatioHigh
 	var n, clipped int
-	var negKL, loss float64
-	for b, logp := range in.Logp {
-		old, adv, mask, g := in.OldLogp[b], in.Adv[b], in.Mask[b], dst[b]
-		rowSum := 0.0
-		for t := range logp {
-			if mask[t] == 0 {
-				g[t] = 0
-				if tr != nil {
-					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.ISWeight[b][t] = 0, 0, RegionMasked, 0
-				}
-				continue
-			}
-			d := clampLogRatio(logp[t]-old[t], p.cfg.LogRatioClamp)
-			r := math.Exp(d)
-			w := math.Max(lo, math.Min(hi, r))
-			reg := RegionUnclipped
-			switch {
-			case adv[t] == 0:
-				reg = RegionZeroAdv
-			case r > hi:
-				reg = RegionClipHigh
-			case r < lo:
-				reg = RegionClipLow
-			}
-			if w != r {
-				clipped++
-			}
-			l := -w * adv[t] * logp[t]
-			n++
-			negKL -= d
-			rowSum += l
-			g[t] = p.w[b] * -w * adv[t]
-			if tr != nil {
-				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.ISWeight[b][t] = l, r, reg, w
-			}
+	var negKL float64
+	loss := sumTokens(dst, in, w, func(b, t int) (float64, float64, float64, Region) {
+		d, _ := clampLogRatio(in.Logp[b][t]-in.OldLogp[b][t], p.cfg.LogRatioClamp)
+		r := math.Exp(d)
+		iw := math.Max(lo, math.Min(hi, r))
+		a := in.Adv[b][t]
+		reg := RegionUnclipped
+		switch {
+		case a == 0:
+			reg = RegionZeroAdv
+		case r > hi:
+			reg = RegionClipHigh
+		case r < lo:
+			reg = RegionClipLow
 		}
-		loss += p.w[b] * rowSum
-	}
-	den := maskedMeanDen(n)
-	return Result{Loss: loss, Grad: dst, Metrics: map[string]float64{
-		"pg_loss": loss, "pg_clipfrac": float64(clipped) / den, "pg_clipfrac_lower": 0, "ppo_kl": negKL / den,
-	}}, nil
-}
-
-// clampLogRatio clamps d to ±c (c = 0: no clamp).
-func clampLogRatio(d, c float64) float64 {
-	if c > 0 {
-		return math.Max(-c, math.Min(c, d))
-	}
-	return d
+		if iw != r {
+			clipped++
+		}
+		n++
+		negKL -= d
+		if tr != nil {
+			tr.ISWeight[b][t] = iw
+		}
+		return -iw * a * in.Logp[b][t], -iw * a, r, reg
+	})
+	return Result{Loss: loss, Grad: dst, Metrics: ratioMetrics(loss, n, clipped, 0, negKL)}, nil
 }

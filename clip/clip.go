@@ -116,6 +116,16 @@ func maskedMeanDen(n int) float64 { return masked.Den(n) }
 // countValid returns the number of valid tokens.
 func countValid(mask [][]float64) int { return masked.Count(mask) }
 
+// zeroedLike is growLike with the contents cleared (for trace fields a
+// loss fills only at valid positions).
+func zeroedLike(dst, like [][]float64) [][]float64 {
+	dst = growLike(dst, like)
+	for _, row := range dst {
+		clear(row)
+	}
+	return dst
+}
+
 // setRow writes v to every position of a trace row (used for masked rows).
 func zeroRow[E any](row []E) {
 	var z E
@@ -255,4 +265,76 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	_, err := New(c)
 	return err
+}
+
+// begin is what every loss's Compute does first: check the inputs it
+// needs, shape dst like Logp, compute the aggregation's row weights into w
+// and prepare the trace.
+func begin(dst [][]float64, in Input, needs Needs, agg Agg, w []float64) ([][]float64, []float64, error) {
+	if err := checkInput(in, needs); err != nil {
+		return nil, w, err
+	}
+	if in.Trace != nil {
+		growTrace(in.Trace, in.Logp)
+	}
+	return growLike(dst, in.Logp), agg.RowWeights(w, in.Mask), nil
+}
+
+// tokenFn is one valid token [b][t] of a per-token loss: ℓ, γ = ∂ℓ/∂logp,
+// the ratio a trace shows and the region.
+type tokenFn func(b, t int) (l, g, ratio float64, reg Region)
+
+// sumTokens is the loop every per-token loss shares: L = Σ_b w_b·Σ_t ℓ over
+// the valid tokens and ∂L/∂logp = w_b·γ into dst (0 at masked positions,
+// where the trace gets 0 and RegionMasked too).
+func sumTokens(dst [][]float64, in Input, w []float64, f tokenFn) float64 {
+	tr := in.Trace
+	loss := 0.0
+	for b, mask := range in.Mask {
+		g := dst[b]
+		sum := 0.0
+		for t, m := range mask {
+			if m == 0 {
+				g[t] = 0
+				if tr != nil {
+					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t] = 0, 0, RegionMasked
+				}
+				continue
+			}
+			l, gm, r, reg := f(b, t)
+			sum += l
+			g[t] = w[b] * gm
+			if tr != nil {
+				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t] = l, r, reg
+			}
+		}
+		loss += w[b] * sum
+	}
+	return loss
+}
+
+// ratioMetrics are the standard metrics (spec §2.3) from counts over n
+// valid tokens: verl's masked means.
+func ratioMetrics(loss float64, n, clipped, lower int, negKL float64) map[string]float64 {
+	den := maskedMeanDen(n)
+	return map[string]float64{
+		"pg_loss":           loss,
+		"pg_clipfrac":       float64(clipped) / den,
+		"pg_clipfrac_lower": float64(lower) / den,
+		"ppo_kl":            negKL / den,
+	}
+}
+
+// clampLogRatio clamps d to ±c (c = 0: no clamp) and returns dr, the
+// derivative of the clamp: 1 inside, 0 where it acts.
+func clampLogRatio(d, c float64) (float64, float64) {
+	if c > 0 {
+		if d > c {
+			return c, 0
+		}
+		if d < -c {
+			return -c, 0
+		}
+	}
+	return d, 1
 }

@@ -48,6 +48,7 @@ type GSPO struct {
 	cfg GSPOConfig
 	agg Agg
 	w   []float64
+	lam []float64 // λ_b scratch
 }
 
 var _ Loss = (*GSPO)(nil)
@@ -68,67 +69,44 @@ func (p *GSPO) Needs() Needs { return Needs{} }
 
 // Compute implements Loss.
 func (p *GSPO) Compute(dst [][]float64, in Input) (Result, error) {
-	if err := checkInput(in, Needs{}); err != nil {
+	dst, w, err := begin(dst, in, Needs{}, p.agg, p.w)
+	if err != nil {
 		return Result{}, err
 	}
-	dst = growLike(dst, in.Logp)
-	p.w = p.agg.RowWeights(p.w, in.Mask)
-	tr := in.Trace
-	if tr != nil {
-		growTrace(tr, in.Logp)
-		tr.SeqLogRatio = growVec(tr.SeqLogRatio, len(in.Logp))
-	}
-	lo, hi := 1-p.cfg.ClipRatioLow, 1+p.cfg.ClipRatioHigh
-	var n, clipped int
-	var negKL, loss float64
+	p.w = w
+	p.lam = growVec(p.lam, len(in.Logp))
 	for b, logp := range in.Logp {
-		old, adv, mask, g := in.OldLogp[b], in.Adv[b], in.Mask[b], dst[b]
 		var sum float64
 		nb := 0
-		for t := range logp {
-			if mask[t] != 0 {
-				sum += logp[t] - old[t]
+		for t, m := range in.Mask[b] {
+			if m != 0 {
+				sum += logp[t] - in.OldLogp[b][t]
 				nb++
 			}
 		}
-		lam := sum / float64(max(nb, 1))
-		clamped := lam > p.cfg.LogRatioMax
-		s := math.Exp(math.Min(lam, p.cfg.LogRatioMax))
-		if tr != nil {
-			tr.SeqLogRatio[b] = lam
-		}
-		rowSum := 0.0
-		for t := range logp {
-			if mask[t] == 0 {
-				g[t] = 0
-				if tr != nil {
-					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t] = 0, 0, RegionMasked
-				}
-				continue
-			}
-			a := adv[t]
-			pg1, pg2 := -a*s, -a*math.Max(lo, math.Min(hi, s))
-			if pg2 > pg1 {
-				clipped++
-			}
-			l, gm, reg := ppoToken(a, s, lo, hi, 0)
-			if clamped && reg == RegionUnclipped {
-				gm, reg = 0, RegionDualClip // the clamp acts as c = e^10
-			}
-			n++
-			negKL -= logp[t] - old[t]
-			rowSum += l
-			g[t] = p.w[b] * gm
-			if tr != nil {
-				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t] = l, s, reg
-			}
-		}
-		loss += p.w[b] * rowSum
+		p.lam[b] = sum / float64(max(nb, 1))
 	}
-	den := maskedMeanDen(n)
-	return Result{Loss: loss, Grad: dst, Metrics: map[string]float64{
-		"pg_loss": loss, "pg_clipfrac": float64(clipped) / den, "pg_clipfrac_lower": 0, "ppo_kl": negKL / den,
-	}}, nil
+	if tr := in.Trace; tr != nil {
+		tr.SeqLogRatio = append(tr.SeqLogRatio[:0], p.lam...)
+	}
+	lo, hi := 1-p.cfg.ClipRatioLow, 1+p.cfg.ClipRatioHigh
+	var n, clipped int
+	var negKL float64
+	loss := sumTokens(dst, in, w, func(b, t int) (float64, float64, float64, Region) {
+		s := math.Exp(math.Min(p.lam[b], p.cfg.LogRatioMax))
+		a := in.Adv[b][t]
+		if -a*math.Max(lo, math.Min(hi, s)) > -a*s {
+			clipped++
+		}
+		l, gm, reg := ppoToken(a, s, lo, hi, 0)
+		if p.lam[b] > p.cfg.LogRatioMax && reg == RegionUnclipped {
+			gm, reg = 0, RegionDualClip // the clamp acts as c = e^10
+		}
+		n++
+		negKL -= in.Logp[b][t] - in.OldLogp[b][t]
+		return l, gm, s, reg
+	})
+	return Result{Loss: loss, Grad: dst, Metrics: ratioMetrics(loss, n, clipped, 0, negKL)}, nil
 }
 
 func growVec(dst []float64, n int) []float64 {

@@ -104,48 +104,20 @@ func (p *PPO) Needs() Needs { return Needs{} }
 
 // Compute implements Loss.
 func (p *PPO) Compute(dst [][]float64, in Input) (Result, error) {
-	if err := checkInput(in, Needs{}); err != nil {
+	dst, w, err := begin(dst, in, Needs{}, p.agg, p.w)
+	if err != nil {
 		return Result{}, err
 	}
-	dst = growLike(dst, in.Logp)
-	p.w = p.agg.RowWeights(p.w, in.Mask)
-	tr := in.Trace
-	if tr != nil {
-		growTrace(tr, in.Logp)
-	}
+	p.w = w
 	lo, hi, c, clamp := 1-p.cfg.ClipRatioLow, 1+p.cfg.ClipRatioHigh, p.cfg.ClipRatioC, p.cfg.LogRatioClamp
 	var st tokenStats
-	loss := 0.0
-	for b, logp := range in.Logp {
-		old, adv, mask, g, w := in.OldLogp[b], in.Adv[b], in.Mask[b], dst[b], p.w[b]
-		sum := 0.0
-		for t := range logp {
-			if mask[t] == 0 {
-				g[t] = 0
-				if tr != nil {
-					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t] = 0, 0, RegionMasked
-				}
-				continue
-			}
-			d, dr := logp[t]-old[t], 1.0
-			if clamp > 0 {
-				if d > clamp {
-					d, dr = clamp, 0
-				} else if d < -clamp {
-					d, dr = -clamp, 0
-				}
-			}
-			r := math.Exp(d)
-			l, gm, reg := ppoToken(adv[t], r, lo, hi, c)
-			sum += l
-			g[t] = w * gm * dr
-			st.add(reg, d)
-			if tr != nil {
-				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t] = l, r, reg
-			}
-		}
-		loss += w * sum
-	}
+	loss := sumTokens(dst, in, w, func(b, t int) (float64, float64, float64, Region) {
+		d, dr := clampLogRatio(in.Logp[b][t]-in.OldLogp[b][t], clamp)
+		r := math.Exp(d)
+		l, gm, reg := ppoToken(in.Adv[b][t], r, lo, hi, c)
+		st.add(reg, d)
+		return l, gm * dr, r, reg
+	})
 	return Result{Loss: loss, Grad: dst, Metrics: st.metrics(loss)}, nil
 }
 
@@ -174,11 +146,5 @@ func (s *tokenStats) add(reg Region, d float64) {
 }
 
 func (s *tokenStats) metrics(loss float64) map[string]float64 {
-	den := maskedMeanDen(s.n)
-	return map[string]float64{
-		"pg_loss":           loss,
-		"pg_clipfrac":       float64(s.clipped) / den,
-		"pg_clipfrac_lower": float64(s.dual) / den,
-		"ppo_kl":            s.negKL / den,
-	}
+	return ratioMetrics(loss, s.n, s.clipped, s.dual, s.negKL)
 }

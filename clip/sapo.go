@@ -71,60 +71,38 @@ func (p *SAPO) Needs() Needs { return Needs{} }
 
 // Compute implements Loss.
 func (p *SAPO) Compute(dst [][]float64, in Input) (Result, error) {
-	if err := checkInput(in, Needs{}); err != nil {
+	dst, w, err := begin(dst, in, Needs{}, p.agg, p.w)
+	if err != nil {
 		return Result{}, err
 	}
-	dst = growLike(dst, in.Logp)
-	p.w = p.agg.RowWeights(p.w, in.Mask)
+	p.w = w
 	tr := in.Trace
 	if tr != nil {
-		growTrace(tr, in.Logp)
-		tr.Tau = growLike(tr.Tau, in.Logp)
-		tr.Gate = growLike(tr.Gate, in.Logp)
+		tr.Tau = zeroedLike(tr.Tau, in.Logp)
+		tr.Gate = zeroedLike(tr.Gate, in.Logp)
 	}
-	clamp := p.cfg.LogRatioClamp
 	var n int
-	var negKL, loss float64
-	for b, logp := range in.Logp {
-		old, adv, mask, g := in.OldLogp[b], in.Adv[b], in.Mask[b], dst[b]
-		rowSum := 0.0
-		for t := range logp {
-			if mask[t] == 0 {
-				g[t] = 0
-				if tr != nil {
-					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.Tau[b][t], tr.Gate[b][t] = 0, 0, RegionMasked, 0, 0
-				}
-				continue
-			}
-			d, dr := logp[t]-old[t], 1.0
-			if clamp > 0 && math.Abs(d) > clamp {
-				d, dr = math.Max(-clamp, math.Min(clamp, d)), 0
-			}
-			r := math.Exp(d)
-			a := adv[t]
-			tau := p.cfg.TauNeg
-			if a > 0 {
-				tau = p.cfg.TauPos
-			}
-			sig := 1 / (1 + math.Exp(-tau*(r-1)))
-			f := sig * 4 / tau
-			l := -f * a
-			reg := RegionUnclipped
-			if a == 0 {
-				reg = RegionZeroAdv
-			}
-			n++
-			negKL -= d
-			rowSum += l
-			g[t] = p.w[b] * -4 * a * r * sig * (1 - sig) * dr
-			if tr != nil {
-				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.Tau[b][t], tr.Gate[b][t] = l, r, reg, tau, f
-			}
+	var negKL float64
+	loss := sumTokens(dst, in, w, func(b, t int) (float64, float64, float64, Region) {
+		d, dr := clampLogRatio(in.Logp[b][t]-in.OldLogp[b][t], p.cfg.LogRatioClamp)
+		r := math.Exp(d)
+		a := in.Adv[b][t]
+		tau := p.cfg.TauNeg
+		if a > 0 {
+			tau = p.cfg.TauPos
 		}
-		loss += p.w[b] * rowSum
-	}
-	den := maskedMeanDen(n)
-	return Result{Loss: loss, Grad: dst, Metrics: map[string]float64{
-		"pg_loss": loss, "pg_clipfrac": 0, "pg_clipfrac_lower": 0, "ppo_kl": negKL / den,
-	}}, nil
+		sig := 1 / (1 + math.Exp(-tau*(r-1)))
+		f := sig * 4 / tau
+		reg := RegionUnclipped
+		if a == 0 {
+			reg = RegionZeroAdv
+		}
+		n++
+		negKL -= d
+		if tr != nil {
+			tr.Tau[b][t], tr.Gate[b][t] = tau, f
+		}
+		return -f * a, -4 * a * r * sig * (1 - sig) * dr, r, reg
+	})
+	return Result{Loss: loss, Grad: dst, Metrics: ratioMetrics(loss, n, 0, 0, negKL)}, nil
 }
