@@ -69,7 +69,7 @@ type AEPOState struct {
 //     are recomputed at τ = 1.
 //  5. The actor update runs AEPOLoss; H_prev ← the mean over micro-batches of
 //     −masked_mean(ℓ, m) (EasyR1's actor/entropy_loss, the sampled-token NLL
-//     at τ = 1; AEPOLoss reports it as entropy/sampled_nll), via Update.
+//     at τ = 1; the trainer records it as actor/sampled_nll), via Update.
 //
 // The controller is bang-bang (no hysteresis) and the effective weight α of
 // the pool term is implicit in the batch replacement.
@@ -120,13 +120,8 @@ func (a *AEPO) Select(dst []int, poolAdv []float64) []int {
 }
 
 // Update stores the step's entropy estimate (the mean over micro-batches of
-// the sampled-token NLL, entropy/sampled_nll).
+// the sampled-token NLL, actor/sampled_nll).
 func (a *AEPO) Update(entropyEstimate float64) { a.st.EntropyPrev = entropyEstimate }
-
-// Metrics reports aepo/temperature and aepo/sample_num for a step using s.
-func (a *AEPO) Metrics(s int) map[string]float64 {
-	return map[string]float64{"aepo/temperature": a.Temperature(), "aepo/sample_num": float64(s)}
-}
 
 // State returns the state for a checkpoint.
 func (a *AEPO) State() AEPOState { return a.st }
@@ -236,7 +231,8 @@ func (c AEPOLossConfig) Validate() error {
 // On the first on-policy mini-batch a pool token (A = 1) contributes the
 // REINFORCE gradient −∇log π(a)/#tokens. EasyR1 verl/trainer/core_algos.py
 // compute_policy_loss. Metrics: pg_loss, pg_clipfrac, pg_clipfrac_lower,
-// ppo_kl, entropy/sampled_nll (the controller's next estimate).
+// ppo_kl (the controller's next estimate, the sampled-token NLL, is the
+// trainer's actor/sampled_nll).
 type AEPOLoss struct {
 	Cfg AEPOLossConfig
 	agg aggregator
@@ -282,7 +278,7 @@ func (l *AEPOLoss) Compute(dst [][]float64, in pg.Input) (pg.Result, error) {
 			}
 		}
 	}
-	met := map[string]float64{"pg_loss": loss, "entropy/sampled_nll": SampledNLL(in.Logp, in.Mask)}
+	met := map[string]float64{"pg_loss": loss}
 	ppoMetrics(met, clipped, lower, negKL, int(n))
 	return pg.Result{Loss: loss, Grad: dst, Metrics: met}, nil
 }

@@ -79,14 +79,13 @@ type MechanismReport struct {
 	Tokens   float64 // valid positions
 }
 
-// Metrics returns entropy/pred_change, entropy/actual_change,
-// entropy/pred_ratio and entropy/pred_corr.
+// Metrics returns entropy/predicted_delta, entropy/actual_delta and
+// entropy/delta_corr, the names the trainer records and the plots read.
 func (r MechanismReport) Metrics() map[string]float64 {
 	return map[string]float64{
-		"entropy/pred_change":   r.PredMean,
-		"entropy/actual_change": r.ActMean,
-		"entropy/pred_ratio":    r.Ratio,
-		"entropy/pred_corr":     r.Corr,
+		"entropy/predicted_delta": r.PredMean,
+		"entropy/actual_delta":    r.ActMean,
+		"entropy/delta_corr":      r.Corr,
 	}
 }
 

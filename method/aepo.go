@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/metric"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/rollout"
 )
@@ -58,9 +59,7 @@ func (p *aepo) Resample(gen Generator, s rollout.Sampling, probs []reward.Proble
 			out[i] = regular[sc.Index]
 		}
 	}
-	for k, v := range p.a.Metrics(k) {
-		m["controller/"+k] = v
-	}
+	m[metric.AEPOSampleNum] = float64(k)
 	return out, nil
 }
 
@@ -77,8 +76,8 @@ func (p *aepo) ShapeAdvantages(batch []*Sample) {
 
 // Control moves the temperature with the step's sampled-token NLL.
 func (p *aepo) Control(_ int, _ []*Sample, m map[string]float64) {
-	p.a.Update(m["actor/sampled_nll"])
-	m["controller/aepo_temperature"] = p.a.Temperature()
+	p.a.Update(m[metric.SampledNLL])
+	m[metric.AEPOTemp] = p.a.Temperature()
 }
 
 func (p *aepo) SaveState() (json.RawMessage, error) { return p.a.SaveState() }

@@ -59,6 +59,9 @@ type EMRLConfig struct {
 	entropy.EMConfig `mapstructure:",squash"`
 }
 
+// DefaultName is the run name of the default config (DefaultConfig's method).
+const DefaultName = "grpo"
+
 // DefaultConfig is GRPO with PPO's clip, no regularizer, no KL.
 func DefaultConfig() Config {
 	ent := entropy.DefaultConfig()

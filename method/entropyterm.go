@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/metric"
 )
 
 // newEntropyTerm builds the entropy regularizer on the logits and, when it
@@ -49,7 +50,7 @@ func (e *entropyTerm) LogitTerm(in entropy.Input) (entropy.Output, error) {
 	for k, v := range out.Metrics {
 		met[k] = v
 	}
-	met["actor/entropy_loss"] = out.Loss
+	met[metric.EntropyLoss] = out.Loss
 	out.Metrics = met
 	return out, nil
 }
@@ -63,10 +64,10 @@ func (e *controlledEntropyTerm) Control(step int, _ []*Sample, m map[string]floa
 	meanKey, _ := e.coef.Metric()
 	h, ok := m[meanKey]
 	if !ok {
-		h = m["actor/entropy"]
+		h = m[metric.Entropy]
 	}
 	e.coef.Update(h, step)
-	m["controller/entropy_coef"] = e.coef.Coef()
+	m[metric.EntropyCoef] = e.coef.Coef()
 }
 
 func (e *controlledEntropyTerm) SaveState() (json.RawMessage, error) { return e.coef.SaveState() }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/metric"
 	"github.com/entrolab/entrolab/rollout"
 )
 
@@ -39,7 +40,7 @@ func (h *hapoTemperature) Sampling(s *rollout.Sampling) bool {
 // Control takes the next step's statistics from this batch's old entropies.
 func (h *hapoTemperature) Control(_ int, batch []*Sample, m map[string]float64) {
 	if err := h.t.Observe(Rows(batch, func(s *Sample) []float64 { return s.OldEnt }), Masks(batch)); err == nil {
-		m["controller/hapo_entropy_pivot"] = h.t.State().Stats.Median
+		m[metric.HAPOPivot] = h.t.State().Stats.Median
 	}
 }
 

@@ -1,6 +1,9 @@
 package method
 
-import "github.com/entrolab/entrolab/entropy"
+import (
+	"github.com/entrolab/entrolab/entropy"
+	"github.com/entrolab/entrolab/metric"
+)
 
 // newHighEntropyMask keeps only the top-ρ highest-entropy tokens of the
 // batch in the loss ("Beyond the 80/20 rule"); ρ = 1 builds nothing.
@@ -21,6 +24,6 @@ func (h *highMask) SelectTokens(batch []*Sample, m map[string]float64) {
 	for i, s := range batch {
 		copy(s.Mask, k[i])
 	}
-	m["entropy/high_mask_threshold"] = thr
-	m["entropy/high_mask_kept"] = float64(kept)
+	m[metric.HighMaskThr] = thr
+	m[metric.HighMaskKept] = float64(kept)
 }

@@ -2,6 +2,7 @@ package method
 
 import (
 	"github.com/entrolab/entrolab/clip"
+	"github.com/entrolab/entrolab/metric"
 	"github.com/entrolab/entrolab/pg"
 )
 
@@ -59,8 +60,8 @@ func (k *klReward) ShapeRewards(batch []*Sample, m map[string]float64) error {
 		toks += s.N()
 	}
 	if toks > 0 {
-		m["actor/reward_kl_penalty"] = klSum / float64(toks)
-		m["actor/reward_kl_penalty_coeff"] = k.coef
+		m[metric.RewardKL] = klSum / float64(toks)
+		m[metric.RewardKLCoef] = k.coef
 	}
 	return nil
 }

@@ -82,7 +82,8 @@ type CkptConfig struct {
 	Keep  int `mapstructure:"keep"`  // newest checkpoints kept; default 2
 }
 
-// DefaultConfig is GRPO on 3-digit addition: 300 steps of 16 prompts × 8
+// DefaultConfig is the method package's default recipe (group-normalised
+// advantages, clipped surrogate) on 3-digit addition: 300 steps of 16 prompts × 8
 // completions, 4 mini-batches per step (so later mini-batches are
 // off-policy and clipping acts), AdamW at 1e-4.
 func DefaultConfig() Config {
@@ -93,7 +94,7 @@ func DefaultConfig() Config {
 	o.WeightDecay = 0
 	o.MaxGradNorm = 1
 	return Config{
-		Name:      "grpo",
+		Name:      method.DefaultName,
 		Seed:      1,
 		Base:      BaseConfig{SFT: sft.DefaultConfig()},
 		Task:      task,

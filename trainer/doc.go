@@ -1,8 +1,21 @@
-// Package trainer composes the parts into one RL step: sample groups of
-// completions (rollout) → score (reward) → advantages (advantage) → for
-// ppo_epochs × mini-batches: policy loss (clip, or STEER/AEPO from entropy) +
-// entropy regularizer (entropy) + optional KL loss → one forward and one
-// backward through the policy → clip → AdamW → controllers → record.
+// Package trainer runs one RL step as a recipe over phases, knowing no
+// method by name:
+//
+//	sample        rollout, then the method's Sample parts (a temperature, a pool)
+//	shape rewards verifier scores, then the ShapeReward parts (KL-in-reward, EM-RL)
+//	estimate      the advantage estimator, then the Advantage parts
+//	select tokens the SelectTokens parts narrow the loss mask (the 80/20 rule)
+//	update        ppo_epochs × mini-batches: the one policy loss (package pg)
+//	              plus the Loss parts' terms (KL loss, entropy regularizer) →
+//	              forward/backward through the policy → clip → AdamW
+//	diagnose      the entropy-mechanism check (predicted vs measured change)
+//	control       the Control parts (coefficients, temperatures), whose
+//	              state goes into checkpoints
+//	record        metrics (names from package metric) to the observers
+//
+// Which parts run is package method's Recipe, built once from the
+// algorithm config; a new method is a file in method/ (and, for new maths,
+// a loss in clip or a regularizer in entropy), never a change here.
 //
 // Fed by: a Config (see configs for loading), a base checkpoint (made by sft
 // when missing). Produces: a run directory with metrics.jsonl (verl's

@@ -7,6 +7,7 @@ import (
 	"github.com/entrolab/entrolab/advantage"
 	"github.com/entrolab/entrolab/entropy"
 	"github.com/entrolab/entrolab/method"
+	"github.com/entrolab/entrolab/metric"
 	"github.com/entrolab/entrolab/pg"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
@@ -24,8 +25,8 @@ func (t *Trainer) score(batch []*sample, m map[string]float64) error {
 			correct++
 		}
 	}
-	stats(m, "critic/score", scores)
-	m["critic/accuracy"] = correct / float64(len(batch))
+	stats(m, metric.Score, scores)
+	m[metric.Accuracy] = correct / float64(len(batch))
 	verdicts := make([]reward.Score, len(batch))
 	for i, s := range batch {
 		verdicts[i] = s.Score
@@ -44,7 +45,7 @@ func (t *Trainer) score(batch []*sample, m map[string]float64) error {
 	for i, s := range batch {
 		rs[i] = s.Reward
 	}
-	stats(m, "critic/rewards", rs)
+	stats(m, metric.Rewards, rs)
 	return nil
 }
 
@@ -82,7 +83,7 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 			in.RefRewards[i] = ref[first[s.Group]*t.Cfg.Sampling.GroupSize+seen[s.Group]].Reward
 			seen[s.Group]++
 		}
-		m["critic/ref_score_mean"] = mean(in.RefRewards)
+		m[metric.RefScoreMean] = mean(in.RefRewards)
 	}
 	if needs.TokenRewards {
 		in.TokenRewards = advantage.Alloc(in.Mask)
@@ -117,9 +118,9 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 			zeroStd++
 		}
 	}
-	stats(m, "critic/advantages", all)
+	stats(m, metric.Advantages, all)
 	if groups > 0 {
-		m["frac_reward_zero_std"] = float64(zeroStd) / float64(groups)
+		m[metric.FracZeroStd] = float64(zeroStd) / float64(groups)
 	}
 	for _, p := range t.recipe.Parts {
 		if ts, ok := p.(method.TokenSelector); ok {
@@ -213,8 +214,8 @@ func (t *Trainer) update(batch []*sample, m map[string]float64) error {
 			if err != nil {
 				return err
 			}
-			acc.add("actor/grad_norm", st.GradNorm)
-			m["actor/lr"] = st.LR
+			acc.add(metric.GradNorm, st.GradNorm)
+			m[metric.LR] = st.LR
 			firstUpdate = false
 		}
 	}
@@ -298,13 +299,13 @@ func (t *Trainer) objective(part []*sample, bt *policy.Batch, from []int, nMicro
 			}
 		}
 		if tokN > 0 {
-			acc.add("actor/entropy", entSum/tokN)
-			acc.add("actor/sampled_nll", nllSum/tokN)
+			acc.add(metric.Entropy, entSum/tokN)
+			acc.add(metric.SampledNLL, nllSum/tokN)
 		}
 		if onPolicy {
-			acc.peak("rollout/logp_mismatch_max", mis)
+			acc.peak(metric.LogpMismatch, mis)
 		}
-		acc.add("actor/pg_loss_total", total)
+		acc.add(metric.PGLossTotal, total)
 		return total * scale, nil, nil
 	}
 }
@@ -379,9 +380,9 @@ func (t *Trainer) diagnose(batch []*sample, m map[string]float64) error {
 		return err
 	}
 	_, _, rep := entropy.MeasureMechanism(pred, act, before, after, mask, temp)
-	m["entropy/predicted_delta"] = rep.PredMean
-	m["entropy/actual_delta"] = rep.ActMean
-	m["entropy/delta_corr"] = rep.Corr
+	for k, v := range rep.Metrics() {
+		m[k] = v
+	}
 	return nil
 }
 
@@ -402,13 +403,13 @@ func (t *Trainer) evaluate(m map[string]float64) error {
 	if err != nil {
 		return err
 	}
-	m["val/accuracy"] = res.Accuracy
-	m["val/reward"] = res.Reward
+	m[metric.ValAccuracy] = res.Accuracy
+	m[metric.ValReward] = res.Reward
 	if e.K > 0 {
 		for _, pt := range res.Curve { // k = 1, 2, 4, … K; the last is pass@K
-			m[fmt.Sprintf("val/pass@%d", pt.K)] = pt.Pass
+			m[fmt.Sprintf("%s%d", metric.ValPassAt, pt.K)] = pt.Pass
 		}
-		m[fmt.Sprintf("val/mean@%d", e.K)] = res.MeanAtK
+		m[fmt.Sprintf("%s%d", metric.ValMeanAt, e.K)] = res.MeanAtK
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/entrolab/entrolab/advantage"
 	"github.com/entrolab/entrolab/method"
+	"github.com/entrolab/entrolab/metric"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/rollout"
@@ -85,7 +86,7 @@ type Trainer struct {
 	Opt   *policy.AdamW
 	Step  int // steps completed
 
-	ref    *policy.Model // frozen base (KL, AAPO); nil when unused
+	ref    *policy.Model // frozen base (reference log-probs or rewards); nil when unused
 	eng    *rollout.Engine
 	refEng *rollout.Engine
 	est    advantage.Estimator
@@ -235,11 +236,11 @@ func (t *Trainer) stepOnce() (Record, error) {
 	if err := t.update(batch, rec.Metrics); err != nil {
 		var nf *policy.NonFiniteError
 		if errors.As(err, &nf) {
-			metric := map[string]string{"loss": "actor/pg_loss", "gradient norm": "actor/grad_norm"}[nf.What]
-			if metric == "" {
-				metric = "actor/" + nf.What
+			name := map[string]string{"loss": metric.PGLoss, "gradient norm": metric.GradNorm}[nf.What]
+			if name == "" {
+				name = "actor/" + nf.What
 			}
-			return rec, &NonFiniteError{Step: step, Metric: metric, Value: nf.Value}
+			return rec, &NonFiniteError{Step: step, Metric: name, Value: nf.Value}
 		}
 		return rec, fmt.Errorf("trainer: step %d: update: %w", step, err)
 	}
@@ -263,12 +264,12 @@ func (t *Trainer) stepOnce() (Record, error) {
 	if err := checkFinite(step, rec.Metrics); err != nil {
 		return rec, err
 	}
-	rec.Metrics["timing_s/step"] = time.Since(tm.t0).Seconds()
+	rec.Metrics[metric.StepTime] = time.Since(tm.t0).Seconds()
 	var toks float64
 	for _, s := range batch {
 		toks += float64(len(s.Prompt) + s.N())
 	}
-	rec.Metrics["perf/throughput"] = toks / rec.Metrics["timing_s/step"]
+	rec.Metrics[metric.Throughput] = toks / rec.Metrics[metric.StepTime]
 	if t.Cfg.Log.SampleEvery > 0 && step%t.Cfg.Log.SampleEvery == 0 {
 		rec.Samples = t.dump(step, batch)
 	}
@@ -297,7 +298,7 @@ func (tm *timer) lap(key string) {
 
 // checkFinite stops the run on a NaN or Inf in a loss, gradient or entropy.
 func checkFinite(step int, m map[string]float64) error {
-	for _, k := range []string{"actor/pg_loss", "actor/grad_norm", "actor/entropy", "actor/kl_loss", "actor/entropy_loss"} {
+	for _, k := range []string{metric.PGLoss, metric.GradNorm, metric.Entropy, metric.KLLoss, metric.EntropyLoss} {
 		if v, ok := m[k]; ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
 			return &NonFiniteError{Step: step, Metric: k, Value: v}
 		}
@@ -411,8 +412,8 @@ func (t *Trainer) sample(probs []reward.Problem, m map[string]float64) ([]*sampl
 			clipped++
 		}
 	}
-	stats(m, "response_length", lengths)
-	m["response_length/clip_ratio"] = clipped / float64(len(batch))
+	stats(m, metric.RespLen, lengths)
+	m[metric.RespClipRatio] = clipped / float64(len(batch))
 	return batch, nil
 }
 
