@@ -61,3 +61,38 @@ func TestLogKeysAreMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestKLInRewardRuns: with the KL in the reward, a token-reward estimator
+// (REINFORCE++) and an outcome one (GRPO) run, and from the second step
+// (the policy has moved off the base) the penalty is positive.
+func TestKLInRewardRuns(t *testing.T) {
+	base, err := policy.LoadCheckpoint(policytest.BaseDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"reinforce_pp_addition", "grpo_addition"} {
+		cfg, err := LoadTrain(name, nil, []string{"base.checkpoint=" + policytest.BaseDir(), "train.prompts_per_step=4",
+			"sampling.group_size=4", "sampling.max_new_tokens=6", "eval.every=0", "eval.problems=8", "eval.k=2",
+			"algorithm.kl.mode=reward", "algorithm.kl.coef=0.1", "optim.lr=1e-2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := trainer.New(cfg, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.SetWorkers(1)
+		var rec trainer.Record
+		for range 2 {
+			if rec, err = tr.StepOnce(context.Background()); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		if kl := rec.Metrics[metric.RewardKL]; !(kl > 0) {
+			t.Errorf("%s: step 2 %s = %v, want > 0", name, metric.RewardKL, kl)
+		}
+		if rec.Metrics["critic/rewards/mean"] >= rec.Metrics["critic/score/mean"] {
+			t.Errorf("%s: rewards mean %v not below score mean %v under a KL penalty", name, rec.Metrics["critic/rewards/mean"], rec.Metrics["critic/score/mean"])
+		}
+	}
+}

@@ -38,8 +38,11 @@ func (k *klLoss) LogpTerm(in pg.Input) (pg.Result, error) {
 	return k.loss.Compute(nil, pg.Input{Logp: in.Logp, RefLogp: in.RefLogp, Mask: in.Mask})
 }
 
-// klReward subtracts β times the sequence's summed per-token KL estimate
-// from its reward.
+// klReward puts the KL to the frozen base into the reward per token, as
+// verl's use_kl_in_reward does (advantage.Input documents it): each token
+// gets the reward −β·kl(logp_old − logp_ref) in Sample.TokenReward; the
+// outcome estimators see the row sum added to the outcome reward, the
+// token-reward ones (REINFORCE++) see it on every token.
 type klReward struct {
 	part
 	est  clip.KLEstimator
@@ -47,16 +50,21 @@ type klReward struct {
 }
 
 func (k *klReward) ShapeRewards(batch []*Sample, m map[string]float64) error {
+	old := Rows(batch, func(s *Sample) []float64 { return s.Old })
+	ref := Rows(batch, func(s *Sample) []float64 { return s.Ref })
+	mask := Masks(batch)
+	kl := k.est.Values(nil, nil, old, ref, mask)
+	pen := k.est.RewardPenalty(nil, old, ref, mask, k.coef)
 	var klSum float64
 	var toks int
-	for _, s := range batch {
-		var kl float64
-		for i := range s.Old {
-			v, _ := k.est.Eval(s.Old[i] - s.Ref[i])
-			kl += v
+	for i, s := range batch {
+		if s.TokenReward == nil {
+			s.TokenReward = make([]float64, s.N())
 		}
-		s.Reward -= k.coef * kl
-		klSum += kl
+		for t, p := range pen[i] {
+			s.TokenReward[t] -= p
+			klSum += kl[i][t]
+		}
 		toks += s.N()
 	}
 	if toks > 0 {

@@ -111,3 +111,34 @@ func TestTrainerNamesNoMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestKLInRewardPerToken: the KL penalty is a per-token reward
+// −β·kl(old − ref); the outcome estimators see its row sum.
+func TestKLInRewardPerToken(t *testing.T) {
+	c := DefaultConfig()
+	c.KL.Mode, c.KL.Kind, c.KL.Coef = "reward", "k1", 0.5
+	r, err := Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Sample{Reward: 1, Old: []float64{-1, -2, -0.5}, Ref: []float64{-1.5, -1, -0.5}, Mask: []float64{1, 1, 1}}
+	s.Seq.Tokens = []int32{1, 2, 3}
+	m := map[string]float64{}
+	if err := r.Parts[0].(RewardShaper).ShapeRewards([]*Sample{s}, m); err != nil {
+		t.Fatal(err)
+	}
+	// k1 = old − ref: 0.5, −1, 0; rewards −β·k1 = −0.25, 0.5, 0
+	want := []float64{-0.25, 0.5, 0}
+	for i, w := range want {
+		if s.TokenReward[i] != w {
+			t.Errorf("TokenReward = %v, want %v", s.TokenReward, want)
+			break
+		}
+	}
+	if s.Reward != 1 || s.EstimatorReward() != 1.25 {
+		t.Errorf("Reward = %v, EstimatorReward = %v; want 1 and 1.25", s.Reward, s.EstimatorReward())
+	}
+	if got := m["actor/reward_kl_penalty"]; got != (0.5-1+0)/3 {
+		t.Errorf("actor/reward_kl_penalty = %v", got)
+	}
+}

@@ -39,13 +39,27 @@ type Sample struct {
 	Group   int  // the group the estimator sees: the prompt's index in the step, or a unique id outside them
 	Outside bool // not one of the step's prompt groups (AEPO's pool): no group statistics, no reference pairing
 	Score   reward.Score
-	Reward  float64   // what the advantage estimator sees
-	Adv     []float64 // [n] per completion token
-	Old     []float64 // [n] old log-probs
-	OldEnt  []float64 // [n] old entropies
-	Ref     []float64 // [n] reference log-probs (when a part reads them)
-	Mask    []float64 // [n] 1 = in the loss
-	Before  []float32 // [n*V] logits before the update (diagnostic)
+	Reward  float64 // the outcome reward (after the ShapeReward parts)
+	// TokenReward holds per-token rewards the ShapeReward parts add (nil:
+	// none): the outcome estimators see Reward + Σ TokenReward, the
+	// token-reward ones see them on their tokens. [n]
+	TokenReward []float64
+	Adv         []float64 // [n] per completion token
+	Old         []float64 // [n] old log-probs
+	OldEnt      []float64 // [n] old entropies
+	Ref         []float64 // [n] reference log-probs (when a part reads them)
+	Mask        []float64 // [n] 1 = in the loss
+	Before      []float32 // [n*V] logits before the update (diagnostic)
+}
+
+// EstimatorReward is the outcome reward an outcome estimator sees: Reward
+// plus the row sum of TokenReward, as verl sums token-level rewards.
+func (s *Sample) EstimatorReward() float64 {
+	r := s.Reward
+	for _, x := range s.TokenReward {
+		r += x
+	}
+	return r
 }
 
 // N is the completion's token count.

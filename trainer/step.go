@@ -43,7 +43,7 @@ func (t *Trainer) score(batch []*sample, m map[string]float64) error {
 	}
 	rs := make([]float64, len(batch))
 	for i, s := range batch {
-		rs[i] = s.Reward
+		rs[i] = s.EstimatorReward()
 	}
 	stats(m, metric.Rewards, rs)
 	return nil
@@ -58,7 +58,7 @@ func masks(batch []*sample) [][]float64 { return method.Masks(batch) }
 func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 	in := advantage.Input{Rewards: make([]float64, len(batch)), Group: make([]int, len(batch)), Mask: masks(batch)}
 	for i, s := range batch {
-		in.Rewards[i], in.Group[i] = s.Reward, s.Group
+		in.Rewards[i], in.Group[i] = s.EstimatorReward(), s.Group
 	}
 	needs := t.est.Needs()
 	if needs.RefRewards {
@@ -86,9 +86,19 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 		m[metric.RefScoreMean] = mean(in.RefRewards)
 	}
 	if needs.TokenRewards {
+		// the outcome reward on the last valid token, the per-token rewards on theirs
+		outcome := make([]float64, len(batch))
+		for i, s := range batch {
+			outcome[i] = s.Reward
+		}
 		in.TokenRewards = advantage.Alloc(in.Mask)
-		if err := advantage.OutcomeTokenRewards(in.TokenRewards, in.Rewards, in.Mask); err != nil {
+		if err := advantage.OutcomeTokenRewards(in.TokenRewards, outcome, in.Mask); err != nil {
 			return err
+		}
+		for i, s := range batch {
+			for t, x := range s.TokenReward {
+				in.TokenRewards[i][t] += x
+			}
 		}
 	}
 	dst := advantage.Alloc(in.Mask)
@@ -425,7 +435,7 @@ func (t *Trainer) dump(step int, batch []*sample) []SampleDump {
 			a = s.Adv[0]
 		}
 		out[i] = SampleDump{Step: step, Prompt: s.Prob.Prompt, Completion: t.Tok.DecodeCompletion(s.Seq.Tokens),
-			Answer: s.Prob.Answer, Reward: s.Reward, Advantage: a, Finish: s.Seq.Finish.String(), Correct: s.Score.Correct,
+			Answer: s.Prob.Answer, Reward: s.EstimatorReward(), Advantage: a, Finish: s.Seq.Finish.String(), Correct: s.Score.Correct,
 			Tokens: make([]string, s.N()), Logp: float32s(s.Old), Entropy: float32s(s.OldEnt), TokenAdv: float32s(s.Adv)}
 		for j, id := range s.Seq.Tokens {
 			out[i].Tokens[j], _ = t.Tok.Token(int(id))
