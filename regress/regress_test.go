@@ -3,6 +3,7 @@ package regress
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -202,56 +203,94 @@ func TestEntropyRewardFit(t *testing.T) {
 }
 
 // TestTrajectory pins the first steps of every bundled method on addition:
-// policy loss, entropy and clip fraction, in testdata/trajectory.golden,
-// changed only with -update.
+// policy loss, entropy and clip fraction, changed only with -update. The
+// sampled tokens depend on the BLAS build, so there is one golden per BLAS:
+// testdata/trajectory.golden (OpenBLAS, SkylakeX kernels) and
+// testdata/trajectory-<blas>.golden for others (pure Go: gonum); with no
+// golden for this BLAS the test skips. A bundled experiment the golden does
+// not hold yet is reported (re-pin on that BLAS with -update); a golden line
+// that changed fails.
 func TestTrajectory(t *testing.T) {
 	const steps = 3
-	var lines []string
+	lines := map[string][]string{}
+	var names []string
 	for _, name := range configs.Experiments() {
 		if !strings.HasSuffix(name, "_addition") {
 			continue
 		}
+		names = append(names, name)
 		recs := run(t, name, steps, runSeed, "checkpoint.every=1000", "log.diagnostics=false")
 		for i, r := range recs {
-			lines = append(lines, fmt.Sprintf("%s step=%d pg_loss=%.6g entropy=%.6g clipfrac=%.6g", name, i+1,
+			lines[name] = append(lines[name], fmt.Sprintf("%s step=%d pg_loss=%.6g entropy=%.6g clipfrac=%.6g", name, i+1,
 				r["actor/pg_loss"], r[entropy], r["actor/pg_clipfrac"]))
 		}
 	}
-	const path = "testdata/trajectory.golden"
 	blas := "# blas: " + oblas.Name()
+	path := trajectoryGolden(blas)
 	if *update {
+		var all []string
+		for _, n := range names {
+			all = append(all, lines[n]...)
+		}
 		os.MkdirAll("testdata", 0o755)
-		body := "# produced by TestTrajectory (go test ./regress -run Trajectory -update): first 3 steps of every bundled addition experiment, seed 1, committed base\n" + blas + "\n" + strings.Join(lines, "\n") + "\n"
+		body := "# produced by TestTrajectory (go test ./regress -run Trajectory -update): first 3 steps of every bundled addition experiment, seed 1, committed base\n" + blas + "\n" + strings.Join(all, "\n") + "\n"
 		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("no trajectory golden for %q (make %s with -update)", oblas.Name(), path)
+	}
 	if err != nil {
-		t.Fatalf("%v (create it with -update)", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
-	var want []string
+	want := map[string][]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		l := sc.Text()
-		if strings.HasPrefix(l, "# blas: ") && l != blas {
-			// sampled tokens flip with the last bits of the logits, which
-			// depend on the BLAS build and kernels
-			t.Skipf("golden was made with %q; this run uses %q", strings.TrimPrefix(l, "# blas: "), oblas.Name())
-		}
 		if l != "" && !strings.HasPrefix(l, "#") {
-			want = append(want, l)
+			name, _, _ := strings.Cut(l, " ")
+			want[name] = append(want[name], l)
 		}
 	}
-	if len(want) != len(lines) {
-		t.Fatalf("golden has %d lines, the run %d", len(want), len(lines))
-	}
-	for i := range lines {
-		if !closeLine(lines[i], want[i]) {
-			t.Errorf("trajectory changed:\n got  %s\n want %s", lines[i], want[i])
+	var unpinned []string
+	for _, n := range names {
+		w, ok := want[n]
+		if !ok {
+			unpinned = append(unpinned, n)
+			continue
+		}
+		delete(want, n)
+		if len(w) != len(lines[n]) {
+			t.Errorf("%s: golden has %d lines, the run %d", n, len(w), len(lines[n]))
+			continue
+		}
+		for i := range w {
+			if !closeLine(lines[n][i], w[i]) {
+				t.Errorf("trajectory changed:\n got  %s\n want %s", lines[n][i], w[i])
+			}
 		}
 	}
+	for n := range want {
+		t.Errorf("%s pins %s, which is no bundled experiment", path, n)
+	}
+	if len(unpinned) > 0 {
+		t.Logf("NOT PINNED in %s (re-pin on this BLAS with -update; the lines above are checked): %s", path, strings.Join(unpinned, ", "))
+	}
+}
+
+// trajectoryGolden is the golden file for a "# blas: …" line: the
+// committed OpenBLAS one when its header matches, else one named after the BLAS.
+func trajectoryGolden(blas string) string {
+	const main = "testdata/trajectory.golden"
+	if b, err := os.ReadFile(main); err == nil && strings.Contains(string(b), "\n"+blas+"\n") {
+		return main
+	}
+	slug := strings.ToLower(strings.TrimPrefix(blas, "# blas: "))
+	slug, _, _ = strings.Cut(slug, " ")
+	return "testdata/trajectory-" + slug + ".golden"
 }
 
 // closeLine compares two trajectory lines field by field, numbers within a
