@@ -260,6 +260,18 @@ type groupStats struct {
 	equal []bool    // [K] every reward in the group equals the first one
 }
 
+// sums indexes the groups of ids and leaves each group's reward sum in
+// mean (the callers divide as their estimator defines); it returns K.
+func (s *groupStats) sums(r []float64, ids []int) int {
+	K := s.build(ids)
+	s.mean = grow(s.mean, K)
+	clear(s.mean)
+	for b, x := range r {
+		s.mean[s.of[b]] += x
+	}
+	return K
+}
+
 // meanStd fills mean, std (unbiased, over responses) and equal for the
 // groups of ids, reading r. Groups of one get std 0.
 func (s *groupStats) meanStd(r []float64, ids []int) {

@@ -39,12 +39,7 @@ func (r *ReinforcePPBaseline) Estimate(dst [][]float64, in Input) error {
 		return err
 	}
 	s := &r.s
-	K := s.build(in.Group)
-	s.mean = grow(s.mean, K)
-	clear(s.mean)
-	for b, x := range in.Rewards {
-		s.mean[s.of[b]] += x
-	}
+	K := s.sums(in.Rewards, in.Group)
 	for k := range K {
 		if s.size[k] > 1 {
 			s.mean[k] /= float64(s.size[k])

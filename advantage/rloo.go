@@ -66,12 +66,7 @@ func (r *RLOO) Sequence(dst []float64, in Input) error {
 		return fmt.Errorf("advantage: rloo: dst has %d values, want %d", len(dst), len(in.Mask))
 	}
 	s := &r.s
-	K := s.build(in.Group)
-	s.mean = grow(s.mean, K)
-	clear(s.mean)
-	for b, x := range in.Rewards {
-		s.mean[s.of[b]] += x
-	}
+	K := s.sums(in.Rewards, in.Group)
 	for k := range K {
 		s.mean[k] /= float64(s.size[k])
 	}

@@ -257,28 +257,6 @@ func (l *AEPOLoss) Compute(dst [][]float64, in pg.Input) (pg.Result, error) {
 	p := dualClip{low: l.Cfg.ClipLow, high: l.Cfg.ClipHigh, c: l.Cfg.ClipDual, logSpace: true}
 	l.agg.reset(l.Cfg.Agg, in.Mask, 0)
 	dst = ensure2(dst, in.Mask)
-	var loss, clipped, lower, negKL, n float64
-	for b, row := range in.Mask {
-		for t, m := range row {
-			if m == 0 {
-				dst[b][t] = 0
-				continue
-			}
-			tok := p.token(in.Logp[b][t], in.OldLogp[b][t], in.Adv[b][t])
-			W := l.agg.weight(b, m)
-			loss += W * tok.pg
-			dst[b][t] = W * tok.grad
-			n += m
-			negKL += m * tok.negKL
-			if tok.clipped {
-				clipped += m
-			}
-			if tok.lower {
-				lower += m
-			}
-		}
-	}
-	met := map[string]float64{"pg_loss": loss}
-	ppoMetrics(met, clipped, lower, negKL, int(n))
+	loss, met := weightedPPO(dst, in, p, &l.agg, nil)
 	return pg.Result{Loss: loss, Grad: dst, Metrics: met}, nil
 }

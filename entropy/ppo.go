@@ -59,6 +59,41 @@ func validateClip(prefix string, low, high, c float64) error {
 	return nil
 }
 
+// weightedPPO is the token loop STEER and AEPO share: over the valid
+// tokens, L = Σ W·w·pg and ∂L/∂ℓ = W·w·γ into dst, with W the
+// aggregation weight and w the per-token weight (nil: 1). It returns L and
+// the metrics pg_loss, pg_clipfrac, pg_clipfrac_lower and ppo_kl.
+func weightedPPO(dst [][]float64, in pg.Input, p dualClip, agg *aggregator, weights [][]float64) (float64, map[string]float64) {
+	var loss, clipped, lower, negKL float64
+	n := 0
+	for b, row := range in.Mask {
+		for t, m := range row {
+			if m == 0 {
+				dst[b][t] = 0
+				continue
+			}
+			tok := p.token(in.Logp[b][t], in.OldLogp[b][t], in.Adv[b][t])
+			W := agg.weight(b, m)
+			if weights != nil {
+				W *= weights[b][t]
+			}
+			loss += W * tok.pg
+			dst[b][t] = W * tok.grad
+			n++
+			negKL += m * tok.negKL
+			if tok.clipped {
+				clipped += m
+			}
+			if tok.lower {
+				lower += m
+			}
+		}
+	}
+	met := map[string]float64{"pg_loss": loss}
+	ppoMetrics(met, clipped, lower, negKL, n)
+	return loss, met
+}
+
 // ppoMetrics adds the clip family's statistics: verl's masked means over
 // the n valid tokens (denominator n + 1e-8, as in package clip).
 func ppoMetrics(met map[string]float64, clipped, lower, negKL float64, n int) {

@@ -179,34 +179,20 @@ func (s *Steer) Compute(dst [][]float64, in pg.Input) (pg.Result, error) {
 	s.weights, _, oMax = SteerWeights(s.weights, s.omega, in.Mask, s.Cfg.WeightMin, s.Cfg.WeightMax, s.Cfg.Linear)
 	s.agg.reset(s.Cfg.Agg.Mode, in.Mask, s.Cfg.Agg.ScaleFactor)
 	dst = ensure2(dst, in.Mask)
-	p := s.ppo()
-	var loss, clipped, lower, negKL, n, wSum float64
+	loss, met := weightedPPO(dst, in, s.ppo(), &s.agg, s.weights)
+	var n, wSum float64
 	wMin := math.Inf(1)
 	for b, row := range in.Mask {
 		for t, m := range row {
-			if m == 0 {
-				dst[b][t] = 0
-				continue
-			}
-			tok := p.token(in.Logp[b][t], in.OldLogp[b][t], in.Adv[b][t])
-			w := s.weights[b][t]
-			W := s.agg.weight(b, m)
-			loss += W * w * tok.pg
-			dst[b][t] = W * w * tok.grad
-			n += m
-			wSum += m * w
-			wMin = math.Min(wMin, w)
-			negKL += m * tok.negKL
-			if tok.clipped {
-				clipped += m
-			}
-			if tok.lower {
-				lower += m
+			if m != 0 {
+				w := s.weights[b][t]
+				n += m
+				wSum += m * w
+				wMin = math.Min(wMin, w)
 			}
 		}
 	}
-	met := map[string]float64{"pg_loss": loss, "steer/omega_max": oMax}
-	ppoMetrics(met, clipped, lower, negKL, int(n))
+	met["steer/omega_max"] = oMax
 	if n > 0 {
 		met["steer/weight_mean"] = wSum / n
 		met["steer/weight_min"] = wMin
