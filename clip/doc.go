@@ -22,9 +22,17 @@
 //	cegppo           CE-GPPO general-β, arXiv 2509.20712 (GPPO when β1 = β2 = 1)
 //	hapo             HAPO adaptive clipping + advantage redistribution,
 //	                 arXiv 2509.16591
+//	gspo             GSPO, one clipped ratio per sequence, arXiv 2507.18071
+//	cispo            CISPO, clipped detached IS weight (MiniMax-M1), arXiv 2506.13585
+//	sapo             SAPO, a soft sigmoid gate instead of the clip, arXiv 2511.20347
+//	entropy_adv      entropy-shaped advantages, then PPO, arXiv 2506.14758
 //
-// Every member reduces its per-token loss with the shared aggregation of
-// agg.go (Agg, config key loss_agg_mode). kl.go adds the KL estimators
+// Loss, Input and Result are package pg's, the one policy-loss interface
+// (entropy's STEER and AEPO losses implement it too). The per-token losses
+// share one loop (begin, sumTokens, ratioMetrics in clip.go).
+//
+// Every member reduces its per-token loss with the shared aggregation,
+// masked.Agg (config key loss_agg_mode). kl.go adds the KL estimators
 // k1, abs, k2, k3 and their "+" straight-through variants, both as a loss
 // (KLLoss, reading Input.RefLogp) and as a reward-penalty helper
 // (KLEstimator.RewardPenalty); they have their own small registry (KLNames).
@@ -35,7 +43,7 @@
 // per-token loss, ratio, region codes, Clip-Cov/KL-Cov selections, HAPO's
 // normalised entropy and bounds) are written into Input.Trace when it is set.
 //
-// Spec: shared/algorithms/ADVANTAGE_AND_CLIPPING.md §1, §2, §4–8, §10.4–10.6;
+// Spec: shared/algorithms/ADVANTAGE_AND_CLIPPING.md §1, §2, §4–8, §10.4–10.6, §11–14;
 // golden vectors in testdata/golden (copied from shared/algorithms/golden,
 // produced by refimpl/adv_clip_ref.py, see each file's "generator" field).
 //

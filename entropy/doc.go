@@ -30,7 +30,7 @@
 //   - Token masks and weights: [HighEntropyMask] (TRL 80/20),
 //     [SteerEstimate] and [SteerWeights].
 //   - Controllers, updated once per optimizer step, each with State() and
-//     SetState() for checkpoints: [AdaptiveCoef] (TRL), [AEntCoef] (AEnt),
+//     SetState() and, for checkpoints, SaveState()/LoadState() (JSON): [AdaptiveCoef] (TRL), [AEntCoef] (AEnt),
 //     [AEPO] (temperature switch and sample count), and the HAPO sampler
 //     temperature [AdaptiveTemperature] built from [ComputeEntropyH].
 //   - Rewards: [EMRLRewards] (EM-RL).
@@ -40,12 +40,13 @@
 // Metric keys are family/quantity: entropy/token_mean, entropy/agg,
 // entropy/effective_token_mean, entropy/effective_tokens, entropy/valid_tokens,
 // entropy/coef, entropy/loss, entropy/high_mask_frac,
-// entropy/clamped_token_mean, entropy/sampled_nll, entropy/pred_change,
-// entropy/actual_change, entropy/pred_ratio, entropy/pred_corr,
-// steer/weight_mean, steer/weight_min, steer/omega_max, aepo/temperature,
-// aepo/sample_num. The PPO statistics of the logp losses use the clip
-// family's names (pg_loss, pg_clipfrac, pg_clipfrac_lower, ppo_kl) so that
-// the trainer logs both families alike.
+// entropy/clamped_token_mean, entropy/high_mask_frac, the mechanism's
+// entropy/predicted_delta, entropy/actual_delta, entropy/delta_corr, and the
+// STEER loss's steer/weight_mean, steer/weight_min, steer/omega_max (package
+// metric holds every recorded name). STEER and AEPO's actor loss implement
+// the one policy-loss interface, pg.Loss, and report the clip family's
+// statistics (pg_loss, pg_clipfrac, pg_clipfrac_lower, ppo_kl, verl's masked
+// means); aggregation and selection come from package masked.
 //
 // A NaN or Inf in any loss, gradient or entropy returned here means the
 // inputs were not finite (or τ was out of range); the trainer turns it into
