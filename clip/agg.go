@@ -34,3 +34,12 @@ func validateAgg(a Agg) error {
 	}
 	return nil
 }
+
+// validate checks a loss's own config and its aggregation, the two things
+// every constructor checks.
+func validate(cfg interface{ Validate() error }, agg Agg) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return validateAgg(agg)
+}

@@ -67,10 +67,7 @@ var _ Loss = (*CEGPPO)(nil)
 
 // NewCEGPPO validates cfg and agg.
 func NewCEGPPO(cfg CEGPPOConfig, agg Agg) (*CEGPPO, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := validateAgg(agg); err != nil {
+	if err := validate(cfg, agg); err != nil {
 		return nil, err
 	}
 	return &CEGPPO{cfg: cfg, agg: agg}, nil

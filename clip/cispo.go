@@ -25,10 +25,7 @@ func (c CISPOConfig) Validate() error {
 	if !(c.ClipRatioHigh >= 0) || math.IsInf(c.ClipRatioHigh, 0) {
 		return fmt.Errorf("clip: cispo: clip_ratio_high %v must be finite and >= 0", c.ClipRatioHigh)
 	}
-	if !(c.LogRatioClamp >= 0) || math.IsInf(c.LogRatioClamp, 0) {
-		return fmt.Errorf("clip: cispo: log_ratio_clamp %v must be finite and >= 0 (0 disables)", c.LogRatioClamp)
-	}
-	return nil
+	return validateClamp("cispo", c.LogRatioClamp)
 }
 
 // CISPO is clipped-importance-weight REINFORCE, verl's
@@ -53,10 +50,7 @@ var _ Loss = (*CISPO)(nil)
 
 // NewCISPO validates cfg and agg.
 func NewCISPO(cfg CISPOConfig, agg Agg) (*CISPO, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := validateAgg(agg); err != nil {
+	if err := validate(cfg, agg); err != nil {
 		return nil, err
 	}
 	return &CISPO{cfg: cfg, agg: agg}, nil

@@ -78,10 +78,7 @@ var _ Loss = (*ClipCov)(nil)
 
 // NewClipCov validates cfg and agg.
 func NewClipCov(cfg ClipCovConfig, agg Agg) (*ClipCov, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := validateAgg(agg); err != nil {
+	if err := validate(cfg, agg); err != nil {
 		return nil, err
 	}
 	return &ClipCov{cfg: cfg, agg: agg}, nil

@@ -55,10 +55,7 @@ var _ Loss = (*GSPO)(nil)
 
 // NewGSPO validates cfg and agg.
 func NewGSPO(cfg GSPOConfig, agg Agg) (*GSPO, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := validateAgg(agg); err != nil {
+	if err := validate(cfg, agg); err != nil {
 		return nil, err
 	}
 	return &GSPO{cfg: cfg, agg: agg}, nil

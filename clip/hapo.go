@@ -111,10 +111,7 @@ var _ Loss = (*HAPO)(nil)
 
 // NewHAPO validates cfg and agg.
 func NewHAPO(cfg HAPOConfig, agg Agg) (*HAPO, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := validateAgg(agg); err != nil {
+	if err := validate(cfg, agg); err != nil {
 		return nil, err
 	}
 	return &HAPO{cfg: cfg, agg: agg}, nil

@@ -63,10 +63,7 @@ var _ Loss = (*KLCov)(nil)
 
 // NewKLCov validates cfg and agg.
 func NewKLCov(cfg KLCovConfig, agg Agg) (*KLCov, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := validateAgg(agg); err != nil {
+	if err := validate(cfg, agg); err != nil {
 		return nil, err
 	}
 	return &KLCov{cfg: cfg, agg: agg}, nil

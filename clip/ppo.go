@@ -36,8 +36,13 @@ func (c PPOConfig) Validate() error {
 	if err := validateDual("ppo", c.ClipRatioC); err != nil {
 		return err
 	}
-	if !(c.LogRatioClamp >= 0) || math.IsInf(c.LogRatioClamp, 0) {
-		return fmt.Errorf("clip: ppo: log_ratio_clamp %v must be finite and >= 0 (0 disables)", c.LogRatioClamp)
+	return validateClamp("ppo", c.LogRatioClamp)
+}
+
+// validateClamp checks a log-ratio clamp: finite and >= 0 (0 disables).
+func validateClamp(name string, c float64) error {
+	if !(c >= 0) || math.IsInf(c, 0) {
+		return fmt.Errorf("clip: %s: log_ratio_clamp %v must be finite and >= 0 (0 disables)", name, c)
 	}
 	return nil
 }
@@ -90,10 +95,7 @@ var _ Loss = (*PPO)(nil)
 
 // NewPPO validates cfg and agg.
 func NewPPO(cfg PPOConfig, agg Agg) (*PPO, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := validateAgg(agg); err != nil {
+	if err := validate(cfg, agg); err != nil {
 		return nil, err
 	}
 	return &PPO{cfg: cfg, agg: agg}, nil

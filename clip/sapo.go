@@ -27,10 +27,7 @@ func (c SAPOConfig) Validate() error {
 			return fmt.Errorf("clip: sapo: %s %v must be positive and finite", k.key, k.v)
 		}
 	}
-	if !(c.LogRatioClamp >= 0) || math.IsInf(c.LogRatioClamp, 0) {
-		return fmt.Errorf("clip: sapo: log_ratio_clamp %v must be finite and >= 0 (0 disables)", c.LogRatioClamp)
-	}
-	return nil
+	return validateClamp("sapo", c.LogRatioClamp)
 }
 
 // SAPO replaces the hard clip by a soft gate, verl's compute_policy_loss_sapo
@@ -57,10 +54,7 @@ var _ Loss = (*SAPO)(nil)
 
 // NewSAPO validates cfg and agg.
 func NewSAPO(cfg SAPOConfig, agg Agg) (*SAPO, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := validateAgg(agg); err != nil {
+	if err := validate(cfg, agg); err != nil {
 		return nil, err
 	}
 	return &SAPO{cfg: cfg, agg: agg}, nil
