@@ -53,8 +53,8 @@ func rows(batch []*sample, f func(*sample) []float64) [][]float64 { return metho
 
 func masks(batch []*sample) [][]float64 { return method.Masks(batch) }
 
-// estimate computes per-token advantages, lets the Advantage-phase parts
-// change them, then the SelectTokens-phase parts narrow the loss mask.
+// estimate computes per-token advantages and lets the Advantage-phase
+// parts change them.
 func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 	in := advantage.Input{Rewards: make([]float64, len(batch)), Group: make([]int, len(batch)), Mask: masks(batch)}
 	for i, s := range batch {
@@ -132,12 +132,16 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 	if groups > 0 {
 		m[metric.FracZeroStd] = float64(zeroStd) / float64(groups)
 	}
+	return nil
+}
+
+// selectTokens lets the SelectTokens-phase parts narrow the loss mask.
+func (t *Trainer) selectTokens(batch []*sample, m map[string]float64) {
 	for _, p := range t.recipe.Parts {
 		if ts, ok := p.(method.TokenSelector); ok {
 			ts.SelectTokens(batch, m)
 		}
 	}
-	return nil
 }
 
 func mean(xs []float64) float64 {

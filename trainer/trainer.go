@@ -203,9 +203,10 @@ func (t *Trainer) Run(ctx context.Context) error {
 	return nil
 }
 
-// StepOnce runs one RL step and notifies the observers. A cancelled ctx
-// stops it within a micro-batch and leaves the trainer as it was before
-// the step (interrupt.go).
+// StepOnce runs one RL step, phase by phase, and notifies the observers.
+// Each phase runs the method's parts registered at it (package method). A
+// cancelled ctx stops it within a micro-batch and leaves the trainer as it
+// was before the step (interrupt.go).
 func (t *Trainer) StepOnce(ctx context.Context) (Record, error) {
 	t.beginStep(ctx)
 	rec, err := t.stepOnce()
@@ -218,61 +219,37 @@ func (t *Trainer) StepOnce(ctx context.Context) (Record, error) {
 func (t *Trainer) stepOnce() (Record, error) {
 	step := t.Step + 1
 	rec := Record{Step: step, Metrics: map[string]float64{}}
-	tm := timer{m: rec.Metrics, t0: time.Now()}
-
-	probs := t.nextProblems()
-	batch, err := t.sample(probs, rec.Metrics)
-	if err != nil {
-		return rec, fmt.Errorf("trainer: step %d: rollout: %w", step, err)
-	}
-	tm.lap("timing_s/gen")
-	if err := t.score(batch, rec.Metrics); err != nil {
-		return rec, fmt.Errorf("trainer: step %d: reward: %w", step, err)
-	}
-	if err := t.estimate(batch, rec.Metrics); err != nil {
-		return rec, fmt.Errorf("trainer: step %d: advantage: %w", step, err)
-	}
-	tm.lap("timing_s/adv")
-	if err := t.update(batch, rec.Metrics); err != nil {
-		var nf *policy.NonFiniteError
-		if errors.As(err, &nf) {
-			name := map[string]string{"loss": metric.PGLoss, "gradient norm": metric.GradNorm}[nf.What]
-			if name == "" {
-				name = "actor/" + nf.What
-			}
-			return rec, &NonFiniteError{Step: step, Metric: name, Value: nf.Value}
+	m, tm := rec.Metrics, timer{m: rec.Metrics, t0: time.Now()}
+	var batch []*sample
+	for _, ph := range []struct {
+		name, lap string // lap: the timing_s/ key closed after this phase
+		run       func() error
+	}{ // a cancelled context also stops the step between control and eval (interrupt.go)
+		{"rollout", "gen", func() (err error) { batch, err = t.sample(t.nextProblems(), m); return err }},
+		{"reward", "", func() error { return t.score(batch, m) }},
+		{"advantage", "", func() error { return t.estimate(batch, m) }},
+		{"select tokens", "adv", func() error { t.selectTokens(batch, m); return nil }},
+		{"update", "update", func() error { return t.update(batch, m) }},
+		{"diagnostic", "diagnostic", func() error { return t.diagnose(batch, m) }},
+		{"control", "", func() error { t.control(batch, m); return nil }},
+		{"stop point", "", t.stopped},
+		{"eval", "eval", func() error { return t.evaluate(m) }},
+	} {
+		done, err := t.runPhase(ph.name, ph.run)
+		if err != nil && ph.name == "stop point" {
+			return rec, err
 		}
-		return rec, fmt.Errorf("trainer: step %d: update: %w", step, err)
-	}
-	tm.lap("timing_s/update")
-	if t.Cfg.Log.Diagnostics {
-		if err := t.diagnose(batch, rec.Metrics); err != nil {
-			return rec, fmt.Errorf("trainer: step %d: diagnostic: %w", step, err)
+		if err != nil {
+			return rec, stepError(step, ph.name, err)
 		}
-		tm.lap("timing_s/diagnostic")
+		if done && ph.lap != "" {
+			tm.lap(metric.Timing + ph.lap)
+		}
 	}
-	t.control(batch, rec.Metrics)
-	if err := t.stopped(); err != nil {
+	if err := checkFinite(step, m); err != nil {
 		return rec, err
 	}
-	if t.Cfg.Eval.Every > 0 && step%t.Cfg.Eval.Every == 0 || step == t.Cfg.Train.Steps {
-		if err := t.evaluate(rec.Metrics); err != nil {
-			return rec, fmt.Errorf("trainer: step %d: eval: %w", step, err)
-		}
-		tm.lap("timing_s/eval")
-	}
-	if err := checkFinite(step, rec.Metrics); err != nil {
-		return rec, err
-	}
-	rec.Metrics[metric.StepTime] = time.Since(tm.t0).Seconds()
-	var toks float64
-	for _, s := range batch {
-		toks += float64(len(s.Prompt) + s.N())
-	}
-	rec.Metrics[metric.Throughput] = toks / rec.Metrics[metric.StepTime]
-	if t.Cfg.Log.SampleEvery > 0 && step%t.Cfg.Log.SampleEvery == 0 {
-		rec.Samples = t.dump(step, batch)
-	}
+	t.record(&rec, batch, tm.t0)
 	t.Step = step
 	for _, o := range t.observers {
 		if err := o.OnStep(t, rec); err != nil {
@@ -280,6 +257,51 @@ func (t *Trainer) stepOnce() (Record, error) {
 		}
 	}
 	return rec, nil
+}
+
+// runPhase runs a phase unless this step skips it (the diagnostic when
+// log.diagnostics is off; evaluation except every eval.every steps and at
+// the last step); done reports whether it ran.
+func (t *Trainer) runPhase(name string, run func() error) (done bool, err error) {
+	step := t.Step + 1
+	switch name {
+	case "diagnostic":
+		if !t.Cfg.Log.Diagnostics {
+			return false, nil
+		}
+	case "eval":
+		if !(t.Cfg.Eval.Every > 0 && step%t.Cfg.Eval.Every == 0 || step == t.Cfg.Train.Steps) {
+			return false, nil
+		}
+	}
+	return true, run()
+}
+
+// stepError names the step and phase of err; a non-finite loss or
+// gradient becomes a NonFiniteError naming its metric.
+func stepError(step int, phase string, err error) error {
+	var nf *policy.NonFiniteError
+	if phase == "update" && errors.As(err, &nf) {
+		name := map[string]string{"loss": metric.PGLoss, "gradient norm": metric.GradNorm}[nf.What]
+		if name == "" {
+			name = "actor/" + nf.What
+		}
+		return &NonFiniteError{Step: step, Metric: name, Value: nf.Value}
+	}
+	return fmt.Errorf("trainer: step %d: %s: %w", step, phase, err)
+}
+
+// record adds the step's time, throughput and sample dump.
+func (t *Trainer) record(rec *Record, batch []*sample, t0 time.Time) {
+	rec.Metrics[metric.StepTime] = time.Since(t0).Seconds()
+	var toks float64
+	for _, s := range batch {
+		toks += float64(len(s.Prompt) + s.N())
+	}
+	rec.Metrics[metric.Throughput] = toks / rec.Metrics[metric.StepTime]
+	if t.Cfg.Log.SampleEvery > 0 && rec.Step%t.Cfg.Log.SampleEvery == 0 {
+		rec.Samples = t.dump(rec.Step, batch)
+	}
 }
 
 type timer struct {
