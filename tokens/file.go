@@ -28,7 +28,7 @@ type fileJSON struct {
 	AddedTokens   []addedJSON   `json:"added_tokens"`
 	Normalizer    *struct{}     `json:"normalizer"`
 	PreTokenizer  splitJSON     `json:"pre_tokenizer"`
-	PostProcessor *struct{}     `json:"post_processor"`
+	PostProcessor any           `json:"post_processor"`
 	Decoder       typeOnlyJSON  `json:"decoder"`
 	Model         wordLevelJSON `json:"model"`
 }
@@ -95,6 +95,9 @@ func marshalFile(toks, specials []string, unk string) ([]byte, error) {
 		Decoder:      typeOnlyJSON{Type: "Fuse"},
 		Model:        wordLevelJSON{Type: "WordLevel", Vocab: toks, UnkToken: unk},
 	}
+	if slices.Contains(toks, BOSToken) {
+		f.PostProcessor = bosTemplate(slices.Index(toks, BOSToken))
+	}
 	for id, tok := range toks {
 		if slices.Contains(specials, tok) {
 			f.AddedTokens = append(f.AddedTokens, addedJSON{ID: id, Content: tok, Special: true})
@@ -108,6 +111,24 @@ func marshalFile(toks, specials []string, unk string) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// bosTemplate is the post-processor that puts <bos> before a sequence, as
+// the trainer does with every prompt, so Hugging Face's encode(text) gives
+// the ids the policy was trained on.
+func bosTemplate(bos int) map[string]any {
+	seq := func(id string, typ int) map[string]any {
+		return map[string]any{"Sequence": map[string]any{"id": id, "type_id": typ}}
+	}
+	sp := map[string]any{"SpecialToken": map[string]any{"id": BOSToken, "type_id": 0}}
+	return map[string]any{
+		"type":   "TemplateProcessing",
+		"single": []any{sp, seq("A", 0)},
+		"pair":   []any{sp, seq("A", 0), seq("B", 1)},
+		"special_tokens": map[string]any{
+			BOSToken: map[string]any{"id": BOSToken, "ids": []int{bos}, "tokens": []string{BOSToken}},
+		},
+	}
 }
 
 // marshalNoEscape is json.Marshal without HTML escaping and the trailing
@@ -140,6 +161,9 @@ func (t *Tokenizer) Save(path string) error {
 
 // Marshal returns the tokenizer.json bytes that Save writes.
 func (t *Tokenizer) Marshal() ([]byte, error) {
+	if t.gen != nil {
+		return append([]byte(nil), t.gen.raw...), nil
+	}
 	var specials []string
 	for id, tok := range t.toks {
 		if t.special[id] {
@@ -151,7 +175,7 @@ func (t *Tokenizer) Marshal() ([]byte, error) {
 
 // Parse is Load from bytes (a tokenizer.json held in a checkpoint).
 func Parse(data []byte) (*Tokenizer, error) {
-	t, err := parse(data)
+	t, err := parse(data, SpecialNames{})
 	if err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
@@ -176,7 +200,7 @@ func Load(path string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokens: load: %w", err)
 	}
-	t, err := parse(data)
+	t, err := parse(data, SpecialNames{})
 	if err != nil {
 		return nil, fmt.Errorf("tokens: load %s: %w", path, err)
 	}
@@ -185,7 +209,7 @@ func Load(path string) (*Tokenizer, error) {
 
 // parse builds a Tokenizer from tokenizer.json bytes. The library panics on
 // some malformed inputs; those panics are returned as errors.
-func parse(data []byte) (t *Tokenizer, err error) {
+func parse(data []byte, names SpecialNames) (t *Tokenizer, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			t, err = nil, fmt.Errorf("library: %v", r)
@@ -195,12 +219,14 @@ func parse(data []byte) (t *Tokenizer, err error) {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return nil, err
 	}
+	if !charShaped(cfg) {
+		return parseGeneric(data, names)
+	}
 	for _, f := range []struct {
 		key string
 		v   map[string]any
 	}{
-		{"normalizer", cfg.Normalizer}, {"post_processor", cfg.PostProcessor},
-		{"truncation", cfg.Truncation}, {"padding", cfg.Padding},
+		{"normalizer", cfg.Normalizer}, {"truncation", cfg.Truncation}, {"padding", cfg.Padding},
 	} {
 		if f.v != nil {
 			return nil, fmt.Errorf("%s must be null, got %v", f.key, f.v)
@@ -308,6 +334,20 @@ func parse(data []byte) (t *Tokenizer, err error) {
 		bos:     vocab[BOSToken],
 		eos:     vocab[EOSToken],
 		unk:     vocab[unk],
+		prompt:  []int{vocab[BOSToken]}, // files from before the post-processor was written
+	}
+	if cfg.PostProcessor != nil {
+		pre, suf, err := parsePostProcessor(cfg.PostProcessor, "post_processor", vocab)
+		if err != nil {
+			return nil, err
+		}
+		if len(suf) > 0 {
+			return nil, fmt.Errorf("post_processor: ids after the sequence (%v) are not supported for a character tokenizer", suf)
+		}
+		t.prompt = pre
+	}
+	if err := t.rename(names); err != nil {
+		return nil, err
 	}
 	for i := range t.ascii {
 		t.ascii[i] = -1
@@ -331,7 +371,18 @@ func parse(data []byte) (t *Tokenizer, err error) {
 
 	// The library's own loader reads the file (what a HuggingFace user's
 	// code would do); the checks above only decide which files we serve.
-	lib, err := pretrained.FromReader(bytes.NewReader(data))
+	libData := data
+	if cfg.PostProcessor != nil { // read above; the library does not know TemplateProcessing
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, err
+		}
+		m["post_processor"] = nil
+		if libData, err = json.Marshal(m); err != nil {
+			return nil, err
+		}
+	}
+	lib, err := pretrained.FromReader(bytes.NewReader(libData))
 	if err != nil {
 		return nil, fmt.Errorf("library: %w", err)
 	}
@@ -347,4 +398,33 @@ func parse(data []byte) (t *Tokenizer, err error) {
 		return nil, fmt.Errorf("pre_tokenizer does not split every character: library ids %v, want %v", got, want)
 	}
 	return t, nil
+}
+
+// charShaped reports whether a file has the shape of entrolab's character
+// tokenizer (WordLevel behind one isolating Split, no normalizer), which the
+// table-driven path serves; every other file goes through parseGeneric.
+func charShaped(cfg tokenizer.Config) bool {
+	typ, _ := cfg.Model["type"].(string)
+	pt, _ := cfg.PreTokenizer["type"].(string)
+	b, _ := cfg.PreTokenizer["behavior"].(string)
+	inv, _ := cfg.PreTokenizer["invert"].(bool)
+	return typ == "WordLevel" && cfg.Normalizer == nil && pt == "Split" && b == "Isolated" && !inv
+}
+
+// rename points bos/eos/pad at the tokens names gives (empty: unchanged).
+func (t *Tokenizer) rename(names SpecialNames) error {
+	for _, x := range []struct {
+		key, name string
+		dst       *int
+	}{{"bos_token", names.BOS, &t.bos}, {"eos_token", names.EOS, &t.eos}, {"pad_token", names.Pad, &t.pad}} {
+		if x.name == "" {
+			continue
+		}
+		id, ok := t.ids[x.name]
+		if !ok {
+			return fmt.Errorf("%s %q is not in the vocabulary", x.key, x.name)
+		}
+		*x.dst = id
+	}
+	return nil
 }

@@ -58,6 +58,8 @@ type Tokenizer struct {
 	bos     int
 	eos     int
 	unk     int
+	gen     *pipeline // non-nil: a general tokenizer.json (hf.go), not the character table
+	prompt  []int     // ids a prompt starts with (the post-processor's, <bos> for legacy files)
 }
 
 // New returns the built-in vocabulary (see the package comment), built by
@@ -72,7 +74,7 @@ func New() *Tokenizer {
 	if err != nil {
 		panic("tokens: built-in vocabulary: " + err.Error()) // programmer mistake
 	}
-	t, err := parse(data)
+	t, err := parse(data, SpecialNames{})
 	if err != nil {
 		panic("tokens: built-in vocabulary: " + err.Error()) // programmer mistake
 	}
@@ -80,7 +82,9 @@ func New() *Tokenizer {
 }
 
 // Library returns the underlying github.com/sugarme/tokenizer tokenizer
-// (for its offsets, batch encoding and the like); its ids are Encode's.
+// (for its offsets, batch encoding and the like); its ids are Encode's. It
+// is nil for a general (BPE, byte-level, WordLevel over words) tokenizer,
+// which this package runs itself.
 func (t *Tokenizer) Library() *tokenizer.Tokenizer { return t.lib }
 
 // VocabSize returns V, the number of token ids (ids are 0..V-1).
@@ -135,6 +139,9 @@ func (t *Tokenizer) Encode(s string) ([]int, error) {
 // it allocates only when dst lacks capacity. On error dst is returned
 // unextended.
 func (t *Tokenizer) AppendEncode(dst []int, s string) ([]int, error) {
+	if t.gen != nil {
+		return t.gen.encode(dst, s)
+	}
 	n := len(dst)
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -166,6 +173,16 @@ func (t *Tokenizer) AppendEncode(dst []int, s string) ([]int, error) {
 // clean answer; an id outside 0..V-1 is shown as "<unk>". Decode never
 // fails; for any text s that Encode accepts, Decode(Encode(s)) == s.
 func (t *Tokenizer) Decode(ids []int) string {
+	if t.gen != nil {
+		toks := make([]string, len(ids))
+		for i, id := range ids {
+			if id < 0 || id >= len(t.toks) {
+				id = t.unk
+			}
+			toks[i] = t.toks[id]
+		}
+		return t.gen.decode(toks)
+	}
 	var b strings.Builder
 	b.Grow(len(ids))
 	for _, id := range ids {
@@ -217,10 +234,12 @@ func (t *Tokenizer) libEncode(s string) ([]int, error) {
 	return enc.Ids, nil
 }
 
-// EncodePrompt is <bos> followed by the ids of s, as int32 (the policy's
-// token type).
+// EncodePrompt is the ids of s after the tokens the post-processor puts
+// before a sequence (<bos> for entrolab's tokenizers; nothing for GPT-2's),
+// as int32 (the policy's token type). Tokens the post-processor appends
+// (a closing </s>) are left out: a prompt is continued, not closed.
 func (t *Tokenizer) EncodePrompt(s string) ([]int32, error) {
-	ids, err := t.AppendEncode([]int{t.bos}, s)
+	ids, err := t.AppendEncode(append([]int(nil), t.prompt...), s)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +248,21 @@ func (t *Tokenizer) EncodePrompt(s string) ([]int32, error) {
 		out[i] = int32(x)
 	}
 	return out, nil
+}
+
+// EncodeSpecial is Encode with the post-processor's special tokens around
+// the sequence: the ids Hugging Face's encode(s) (add_special_tokens=True)
+// gives.
+func (t *Tokenizer) EncodeSpecial(s string) ([]int, error) {
+	pre, suf := t.prompt, []int(nil)
+	if t.gen != nil {
+		pre, suf = t.gen.prefix, t.gen.suffix
+	}
+	ids, err := t.AppendEncode(append([]int(nil), pre...), s)
+	if err != nil {
+		return nil, err
+	}
+	return append(ids, suf...), nil
 }
 
 // DecodeCompletion is the text of ids up to (not including) the first <eos>.

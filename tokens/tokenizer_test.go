@@ -286,17 +286,12 @@ func TestLoadErrors(t *testing.T) {
 		edit func(m map[string]any)
 		want string
 	}{
-		{"bpe", func(m map[string]any) { model(m)["type"] = "BPE" }, "model.type BPE is not supported"},
-		{"whitespace", func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Whitespace"} }, "pre_tokenizer.type Whitespace is not supported"},
-		{"no_pretokenizer", func(m map[string]any) { m["pre_tokenizer"] = nil }, "pre_tokenizer.type <nil> is not supported"},
 		{"bad_regex", func(m map[string]any) {
 			m["pre_tokenizer"].(map[string]any)["pattern"] = map[string]any{"Regex": "("}
 		}, `pre_tokenizer.pattern.Regex "("`},
 		{"merging_regex", func(m map[string]any) {
 			m["pre_tokenizer"].(map[string]any)["pattern"] = map[string]any{"Regex": "[0-9]+"}
 		}, "pre_tokenizer does not split every character"},
-		{"removed", func(m map[string]any) { m["pre_tokenizer"].(map[string]any)["behavior"] = "Removed" }, "pre_tokenizer.behavior Removed is not supported"},
-		{"normalizer", func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Lowercase"} }, "normalizer must be null"},
 		{"decoder", func(m map[string]any) { m["decoder"] = map[string]any{"type": "WordPiece"} }, "decoder.type WordPiece is not supported"},
 		{"id_gap", func(m map[string]any) { vocab(m)["+"] = 99.0 }, `model.vocab["+"] = 99: ids must be integers in [0, 25)`},
 		{"id_clash", func(m map[string]any) { vocab(m)["+"] = 4.0 }, "model.vocab: id 4 is used by"},
@@ -324,6 +319,21 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("Load() = %q, want the tokens: prefix", err)
 			}
 		})
+	}
+	// Files of other shapes than the character tokenizer's go through the
+	// general path (hf.go) and load.
+	for name, edit := range map[string]func(m map[string]any){
+		"bpe":             func(m map[string]any) { model(m)["type"] = "BPE"; model(m)["merges"] = []any{} },
+		"whitespace":      func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Whitespace"} },
+		"no_pretokenizer": func(m map[string]any) { m["pre_tokenizer"] = nil },
+		"removed":         func(m map[string]any) { m["pre_tokenizer"].(map[string]any)["behavior"] = "Removed" },
+		"normalizer":      func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Lowercase"} },
+	} {
+		m := builtinFile(t)
+		edit(m)
+		if _, err := Load(writeJSON(t, m)); err != nil {
+			t.Errorf("%s: Load() = %v, want the general path to load it", name, err)
+		}
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "none.json")); err == nil {
 		t.Fatalf("Load(missing file) succeeded")

@@ -1,0 +1,171 @@
+package tokens
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// FromFiles builds the tokenizer of a model directory from its files (name
+// -> contents): tokenizer.json, and when present tokenizer_config.json,
+// special_tokens_map.json, generation_config.json and config.json. Which
+// token ends a completion and which pads come, in this order of precedence,
+// from generation_config.json's eos_token_id / pad_token_id (what
+// transformers' generate() stops on), config.json's, then the eos_token /
+// pad_token of tokenizer_config.json or special_tokens_map.json, then the
+// tokens named <eos> / <pad>. Without any pad token the eos token pads (as
+// generate() does). bos_token names the token BOSID reports; the tokens a
+// prompt starts with are the post-processor's.
+func FromFiles(files map[string][]byte) (*Tokenizer, error) {
+	tj := files["tokenizer.json"]
+	if tj == nil {
+		return nil, fmt.Errorf("tokens: no tokenizer.json")
+	}
+	var names SpecialNames
+	for _, f := range []string{"special_tokens_map.json", "tokenizer_config.json"} { // later wins
+		b := files[f]
+		if b == nil {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("tokens: %s: %v", f, err)
+		}
+		for _, x := range []struct {
+			key string
+			dst *string
+		}{{"bos_token", &names.BOS}, {"eos_token", &names.EOS}, {"pad_token", &names.Pad}} {
+			v, ok := m[x.key]
+			if !ok || v == nil {
+				continue
+			}
+			s, err := tokenName(v)
+			if err != nil {
+				return nil, fmt.Errorf("tokens: %s: %s: %v", f, x.key, err)
+			}
+			*x.dst = s
+		}
+	}
+	t, err := parse(tj, names)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: tokenizer.json: %w", err)
+	}
+	for _, f := range []string{"config.json", "generation_config.json"} { // later wins
+		b := files[f]
+		if b == nil {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("tokens: %s: %v", f, err)
+		}
+		for _, x := range []struct {
+			key string
+			dst *int
+		}{{"bos_token_id", &t.bos}, {"eos_token_id", &t.eos}, {"pad_token_id", &t.pad}} {
+			v, ok := m[x.key]
+			if !ok || v == nil {
+				continue
+			}
+			id, err := tokenID(v, t.VocabSize())
+			if err != nil {
+				return nil, fmt.Errorf("tokens: %s: %s: %v", f, x.key, err)
+			}
+			*x.dst = id
+		}
+	}
+	return t, nil
+}
+
+// tokenName reads "<eos>" or {"content": "<eos>", ...}.
+func tokenName(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case map[string]any:
+		if s, ok := x["content"].(string); ok {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("%v is not a token (want a string or {\"content\": ...})", v)
+}
+
+// tokenID reads an id, or a list of ids that are all the same id (entrolab
+// stops completions on one token).
+func tokenID(v any, vocab int) (int, error) {
+	list, ok := v.([]any)
+	if !ok {
+		list = []any{v}
+	}
+	id := -1
+	for _, x := range list {
+		f, ok := x.(float64)
+		if !ok || f != float64(int(f)) || f < 0 || int(f) >= vocab {
+			return 0, fmt.Errorf("%v is not a token id in [0, %d)", v, vocab)
+		}
+		if id >= 0 && int(f) != id {
+			return 0, fmt.Errorf("%v: several different stop tokens are not supported", v)
+		}
+		id = int(f)
+	}
+	if id < 0 {
+		return 0, fmt.Errorf("empty list")
+	}
+	return id, nil
+}
+
+// HFFiles returns the tokenizer files of a Hugging Face model directory:
+// tokenizer.json (Marshal), tokenizer_config.json and
+// special_tokens_map.json naming bos, eos, pad and unk, so that transformers'
+// and transformers.js' AutoTokenizer load the directory unedited.
+// maxLen is the model's context (model_max_length).
+func (t *Tokenizer) HFFiles(maxLen int) (map[string][]byte, error) {
+	tj, err := t.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	sp := map[string]any{}
+	for _, x := range []struct {
+		key string
+		id  int
+	}{{"bos_token", t.bos}, {"eos_token", t.eos}, {"pad_token", t.pad}, {"unk_token", t.unk}} {
+		if x.id >= 0 && x.id < len(t.toks) {
+			sp[x.key] = t.toks[x.id]
+		}
+	}
+	decoder := map[string]any{}
+	for id, tok := range t.toks {
+		if t.special[id] {
+			decoder[fmt.Sprint(id)] = map[string]any{"content": tok, "lstrip": false, "normalized": false,
+				"rstrip": false, "single_word": false, "special": true}
+		}
+	}
+	cfg := map[string]any{
+		"tokenizer_class":              "PreTrainedTokenizerFast",
+		"model_max_length":             maxLen,
+		"clean_up_tokenization_spaces": false,
+		"added_tokens_decoder":         decoder,
+	}
+	for k, v := range sp {
+		cfg[k] = v
+	}
+	spB, _ := marshalIndentNoEscape(sp)
+	cfgB, _ := marshalIndentNoEscape(cfg)
+	return map[string][]byte{"tokenizer.json": tj, "tokenizer_config.json": cfgB, "special_tokens_map.json": spB}, nil
+}
+
+func marshalIndentNoEscape(v any) ([]byte, error) {
+	b, err := marshalNoEscape(v)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	out, err = indentJSON(b)
+	return append(out, '\n'), err
+}
+
+func indentJSON(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	err := json.Indent(&buf, b, "", "  ")
+	return buf.Bytes(), err
+}
