@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,7 +20,7 @@ import (
 // a directory:
 //
 //	model.safetensors      weights, HuggingFace GPT-2 tensor names, float32
-//	config.json            the network Config
+//	config.json            the network Config as GPT-2's config.json (hf.go)
 //	optimizer.safetensors  AdamW moments ("exp_avg.<name>", "exp_avg_sq.<name>")
 //	optimizer.json         AdamW config and step count
 //	state.json             step, RNG stream states, caller state (Extra)
@@ -65,11 +66,7 @@ func (c *Checkpoint) encode() (map[string][]byte, error) {
 		shapes[p.Name], data[p.Name] = p.Shape, p.Data
 	}
 	files["model.safetensors"] = encodeSafetensors(names, shapes, data, map[string]string{"format": "pt"})
-	cfg, err := json.MarshalIndent(w.Cfg, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	files["config.json"] = append(cfg, '\n')
+	files["config.json"] = hfConfigJSON(w.Cfg, specialFromFiles(c.Files)) // GPT-2 keys (hf.go)
 	if c.Optim != nil {
 		names, shapes, data = nil, map[string][]int{}, map[string][]float32{}
 		for i, p := range w.List {
@@ -156,8 +153,13 @@ func (c *Checkpoint) Save(dir string) error {
 }
 
 // LoadCheckpoint reads a checkpoint directory. A missing, truncated, damaged
-// or mismatched file is an error naming the file and the problem.
+// or mismatched file is an error naming the file and the problem. A Hugging
+// Face GPT-2 directory (config.json, no manifest.json) is imported by
+// ImportHF.
 func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	if IsHFDir(dir) {
+		return ImportHF(dir)
+	}
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("policy: checkpoint %s: %w", dir, err)
@@ -206,7 +208,11 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		return nil, err
 	}
 	var cfg Config
-	if err := json.Unmarshal(files["config.json"], &cfg); err != nil {
+	if bytes.Contains(files["config.json"], []byte(`"model_type"`)) {
+		if cfg, _, err = ParseHFConfig(filepath.Join(dir, "config.json"), files["config.json"]); err != nil {
+			return nil, err
+		}
+	} else if err := json.Unmarshal(files["config.json"], &cfg); err != nil { // before the GPT-2 keys
 		return nil, fmt.Errorf("policy: %s: %v", filepath.Join(dir, "config.json"), err)
 	}
 	if err := cfg.Validate(); err != nil {

@@ -163,13 +163,13 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 	res := Result{Accuracy: math.NaN(), Checkpoint: out}
 	start := time.Now()
 	save := func() error {
-		tj, err := tok.Marshal()
+		files, err := tok.HFFiles(cfg.Model.MaxSeqLen) // tokenizer.json and the HF files around it
 		if err != nil {
 			return err
 		}
 		meta, _ := json.MarshalIndent(map[string]any{"config": cfg, "result": res}, "", "  ")
-		ck := &policy.Checkpoint{Weights: m.W, Optim: opt, Step: res.Steps,
-			Files: map[string][]byte{"tokenizer.json": tj, "sft.json": append(meta, '\n')}}
+		files["sft.json"] = append(meta, '\n')
+		ck := &policy.Checkpoint{Weights: m.W, Optim: opt, Step: res.Steps, Files: files}
 		return ck.Save(out)
 	}
 	seqs := make([][]int32, cfg.BatchSize)

@@ -117,7 +117,8 @@ func tokenID(v any, vocab int) (int, error) {
 // HFFiles returns the tokenizer files of a Hugging Face model directory:
 // tokenizer.json (Marshal), tokenizer_config.json and
 // special_tokens_map.json naming bos, eos, pad and unk, so that transformers'
-// and transformers.js' AutoTokenizer load the directory unedited.
+// and transformers.js' AutoTokenizer load the directory unedited, and
+// generation_config.json with their ids (generate() stops at eos).
 // maxLen is the model's context (model_max_length).
 func (t *Tokenizer) HFFiles(maxLen int) (map[string][]byte, error) {
 	tj, err := t.Marshal()
@@ -151,7 +152,13 @@ func (t *Tokenizer) HFFiles(maxLen int) (map[string][]byte, error) {
 	}
 	spB, _ := marshalIndentNoEscape(sp)
 	cfgB, _ := marshalIndentNoEscape(cfg)
-	return map[string][]byte{"tokenizer.json": tj, "tokenizer_config.json": cfgB, "special_tokens_map.json": spB}, nil
+	gen := map[string]any{"_from_model_config": false, "eos_token_id": t.eos, "pad_token_id": t.pad}
+	if t.bos >= 0 {
+		gen["bos_token_id"] = t.bos
+	}
+	genB, _ := marshalIndentNoEscape(gen)
+	return map[string][]byte{"tokenizer.json": tj, "tokenizer_config.json": cfgB, "special_tokens_map.json": spB,
+		"generation_config.json": genB}, nil
 }
 
 func marshalIndentNoEscape(v any) ([]byte, error) {

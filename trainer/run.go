@@ -57,7 +57,7 @@ func LoadBase(cfg Config, progress func(sft.Progress)) (*policy.Checkpoint, stri
 // take it for the cached base) and ctx's error returned.
 func LoadBaseContext(ctx context.Context, cfg Config, progress func(sft.Progress)) (*policy.Checkpoint, string, error) {
 	path := BasePath(cfg)
-	if _, err := os.Stat(filepath.Join(path, "manifest.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(path, "manifest.json")); err != nil && !policy.IsHFDir(path) {
 		if cfg.Base.Checkpoint != "" {
 			return nil, path, fmt.Errorf("trainer: base.checkpoint %s: %w", path, err)
 		}
@@ -184,11 +184,13 @@ func (r *Run) Checkpoint() error {
 		return err
 	}
 	ck.Extra["controllers"] = ctl
-	tj, err := t.Tok.Marshal()
+	hf, err := t.Tok.HFFiles(t.Model.Cfg().MaxSeqLen) // tokenizer.json and the HF files around it
 	if err != nil {
 		return err
 	}
-	ck.Files["tokenizer.json"] = tj
+	for name, b := range hf {
+		ck.Files[name] = b
+	}
 	meta, _ := json.MarshalIndent(map[string]any{"config": t.Cfg}, "", "  ")
 	ck.Files["run.json"] = meta
 	name := fmt.Sprintf("step_%06d", t.Step)

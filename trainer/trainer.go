@@ -112,7 +112,7 @@ func New(cfg Config, base *policy.Checkpoint) (*Trainer, error) {
 	if tj == nil {
 		return nil, errors.New("trainer: base checkpoint has no tokenizer.json")
 	}
-	tok, err := tokens.Parse(tj)
+	tok, err := tokens.FromFiles(base.Files) // tokenizer.json + tokenizer/generation config
 	if err != nil {
 		return nil, fmt.Errorf("trainer: base checkpoint: %w", err)
 	}

@@ -61,7 +61,7 @@ func loadBundle(dir string) (*policy.Checkpoint, *tokens.Tokenizer, *reward.Conf
 	if tj == nil {
 		return nil, nil, nil, fmt.Errorf("checkpoint %s has no tokenizer.json", dir)
 	}
-	tok, err := tokens.Parse(tj)
+	tok, err := tokens.FromFiles(ck.Files)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}

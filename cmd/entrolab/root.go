@@ -37,6 +37,8 @@ how each remedy changes that.`,
 		newPlotCmd(),
 		newSweepCmd(),
 		newServeCmd(),
+		newExportCmd(),
+		newScoreCmd(),
 	)
 	return root
 }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/entrolab/entrolab/policy"
+	"github.com/spf13/cobra"
+)
+
+func newExportCmd() *cobra.Command {
+	var hf bool
+	cmd := &cobra.Command{
+		Use:   "export --hf RUN_OR_CKPT OUT",
+		Short: "Write a checkpoint as a Hugging Face GPT-2 directory (transformers and transformers.js load it unedited)",
+		Long: `export writes the policy of a checkpoint (or of a run's latest checkpoint) to
+OUT as a Hugging Face model directory: model.safetensors, config.json
+(model_type gpt2, gelu_new, layer_norm_epsilon, tie_word_embeddings, token
+ids), generation_config.json, tokenizer.json with a post-processor that adds
+<bos> as the trainer does, tokenizer_config.json and special_tokens_map.json.
+GPT2LMHeadModel.from_pretrained(OUT), AutoModelForCausalLM, AutoTokenizer and
+transformers.js read it as it is. OUT must not exist or be empty.`,
+		Example: `  entrolab export --hf runs/grpo_addition-s1 exported/grpo-addition
+  entrolab export --hf runs/base-addition exported/base`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !hf {
+				return fmt.Errorf("export: --hf is required (the Hugging Face directory is the only export format)")
+			}
+			dir, err := resolveCheckpoint(args[0])
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			ck, tok, _, err := loadBundle(dir)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			files, err := tok.HFFiles(ck.Weights.Cfg.MaxSeqLen)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			if err := policy.ExportHF(ck.Weights, files, args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "exported %s to %s\n", dir, args[1])
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&hf, "hf", false, "write a Hugging Face (transformers) GPT-2 directory")
+	return cmd
+}
+
+// resolveCheckpoint maps a run directory to its latest checkpoint
+// (checkpoints/latest names it); a checkpoint or Hugging Face directory is
+// returned as it is.
+func resolveCheckpoint(path string) (string, error) {
+	if _, err := os.Stat(filepath.Join(path, "manifest.json")); err == nil || policy.IsHFDir(path) {
+		return path, nil
+	}
+	b, err := os.ReadFile(filepath.Join(path, "checkpoints", "latest"))
+	if err != nil {
+		return "", fmt.Errorf("%s is neither a checkpoint (no manifest.json or config.json) nor a run directory (no checkpoints/latest)", path)
+	}
+	name := strings.TrimSpace(string(b))
+	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+		return "", fmt.Errorf("%s: checkpoints/latest names %q, not a checkpoint directory", path, name)
+	}
+	return filepath.Join(path, "checkpoints", name), nil
+}
