@@ -217,3 +217,94 @@ func TestHFImportF16Untied(t *testing.T) {
 		t.Fatalf("logits differ from the reference reader by %g", d)
 	}
 }
+
+// TestExportTokenizerInHFLibraries loads the tokenizer files of exports
+// (the committed base's character tokenizer, and a byte-level BPE one) in
+// both Hugging Face tokenizer libraries from npm and checks their
+// encode(text) ids equal entrolab's EncodeSpecial, which for a prompt is
+// what the trainer feeds the policy (<bos> first for entrolab's tokenizer).
+// ENTROLAB_NODE_MODULES names a node_modules with tokenizers and
+// @huggingface/tokenizers (.ci/run installs them); skipped without.
+func TestExportTokenizerInHFLibraries(t *testing.T) {
+	mods := os.Getenv("ENTROLAB_NODE_MODULES")
+	if mods == "" {
+		t.Skip("skipped: ENTROLAB_NODE_MODULES is not set (npm install --ignore-scripts tokenizers@0.23.2 @huggingface/tokenizers@0.2.0)")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("skipped: no node")
+	}
+	tmp := t.TempDir()
+	// A byte-level BPE checkpoint: fixture tokenizer, random weights.
+	tj, err := os.ReadFile(filepath.Join("..", "..", "tokens", "testdata", "hf", "gpt2_bytelevel", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := policy.NewWeights(policy.Config{Vocab: 305, DModel: 16, NLayers: 1, NHeads: 2, MaxSeqLen: 32, InitStd: 0.02, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bpe := filepath.Join(tmp, "bpe-ck")
+	ck := &policy.Checkpoint{Weights: w, Files: map[string][]byte{"tokenizer.json": tj,
+		"tokenizer_config.json": []byte(`{"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>"}`)}}
+	if err := ck.Save(bpe); err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"12+345=", "", "3,7,25>31:", " 1  2 ", "hello world<|endoftext|>", "it's 42"}
+	for _, src := range []string{filepath.Join("..", "..", "policy", "policytest", "testdata", "base-addition"), bpe} {
+		out := filepath.Join(tmp, "export-"+filepath.Base(src))
+		if o, err := execute(t, "export", "--hf", src, out); err != nil {
+			t.Fatalf("export %s: %v\n%s", src, err, o)
+		}
+		_, tok, _, err := loadBundle(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var use []string
+		var want [][]int
+		for _, s := range texts {
+			ids, err := tok.EncodeSpecial(s)
+			if err != nil {
+				continue // not encodable by the character tokenizer
+			}
+			use, want = append(use, s), append(want, ids)
+		}
+		arg, _ := json.Marshal(use)
+		cmd := exec.Command("node", filepath.Join("..", "..", "tokens", "testdata", "hf", "check_export.mjs"), out, string(arg))
+		cmd.Env = append(os.Environ(), "ENTROLAB_NODE_MODULES="+mods)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("node: %v\n%s", err, stderr.String())
+		}
+		var got struct{ Rust, JS [][]int }
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range use {
+			for lib, ids := range map[string][]int{"tokenizers (Rust)": got.Rust[i], "@huggingface/tokenizers (transformers.js)": got.JS[i]} {
+				if !equalIDs(ids, want[i]) {
+					t.Errorf("%s: %s encodes %q as %v, entrolab %v", filepath.Base(src), lib, s, ids, want[i])
+				}
+			}
+		}
+		if filepath.Base(src) == "base-addition" {
+			p, _ := tok.EncodePrompt("12+345=")
+			if int(p[0]) != want[0][0] || len(p) != len(want[0]) {
+				t.Errorf("the trainer's prompt %v is not the libraries' encoding %v", p, want[0])
+			}
+		}
+	}
+}
+
+func equalIDs(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
