@@ -30,6 +30,10 @@ type Config struct {
 	AccHigh     float64            `mapstructure:"acc_high" yaml:"acc_high" json:"acc_high"`                   // ... and <= acc_high; default [0.3, 0.6]
 	MaxNewToken int                `mapstructure:"max_new_tokens" yaml:"max_new_tokens" json:"max_new_tokens"` // evaluation completion cap; default 16
 	Seed        uint64             `mapstructure:"seed" yaml:"seed" json:"seed"`
+	// Init starts from a checkpoint or Hugging Face GPT-2 directory instead
+	// of fresh weights: its network and tokenizer are used, so model.* must
+	// stay at the defaults (a set model key is refused). Empty: fresh.
+	Init string `mapstructure:"init" yaml:"init" json:"init,omitempty"`
 }
 
 // DefaultConfig is SFT on 3-digit addition with a small model that reaches
@@ -64,6 +68,9 @@ func (c Config) Validate() error {
 	m := c.Model
 	if m.Vocab == 0 {
 		m.Vocab = tokens.New().VocabSize()
+	}
+	if c.Init != "" {
+		m.MaxSeqLen = math.MaxInt32 // max_new_tokens is checked against init's network in Run
 	}
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("model: %w", err)
@@ -139,6 +146,23 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 	if err != nil {
 		return Result{}, err
 	}
+	var initW *policy.Weights
+	if cfg.Init != "" {
+		if cfg.Model != DefaultConfig().Model {
+			return Result{}, fmt.Errorf("sft: model = %+v is set, but init %s decides the network (leave model.* unset)", cfg.Model, cfg.Init)
+		}
+		ck, err := policy.LoadCheckpoint(cfg.Init)
+		if err != nil {
+			return Result{}, fmt.Errorf("sft: init: %w", err)
+		}
+		if tok, err = tokens.FromFiles(ck.Files); err != nil {
+			return Result{}, fmt.Errorf("sft: init %s: %w", cfg.Init, err)
+		}
+		initW, cfg.Model = ck.Weights, ck.Weights.Cfg
+		if cfg.MaxNewToken >= cfg.Model.MaxSeqLen {
+			return Result{}, fmt.Errorf("sft: max_new_tokens = %d, want below init's n_positions = %d", cfg.MaxNewToken, cfg.Model.MaxSeqLen)
+		}
+	}
 	if err := CheckProblems(task, tok, cfg.Model.MaxSeqLen); err != nil {
 		return Result{}, fmt.Errorf("%w (model.max_seq_len = %d)", err, cfg.Model.MaxSeqLen)
 	}
@@ -148,8 +172,10 @@ func Run(ctx context.Context, cfg Config, out string, force bool, progress func(
 	if cfg.Model.Vocab != tok.VocabSize() {
 		return Result{}, fmt.Errorf("sft: model.vocab = %d, the tokenizer has %d tokens", cfg.Model.Vocab, tok.VocabSize())
 	}
-	m, err := policy.New(cfg.Model)
-	if err != nil {
+	var m *policy.Model
+	if initW != nil {
+		m = policy.FromWeights(initW)
+	} else if m, err = policy.New(cfg.Model); err != nil {
 		return Result{}, err
 	}
 	opt := policy.NewAdamW(cfg.Optim, m.W)

@@ -308,3 +308,28 @@ func equalIDs(a, b []int) bool {
 	}
 	return true
 }
+
+// sft --init starts from a Hugging Face directory (here the committed base,
+// exported) and keeps its network; a model key set beside it is refused.
+func TestSFTInitFromHF(t *testing.T) {
+	tmp := t.TempDir()
+	hf := filepath.Join(tmp, "hf")
+	if o, err := execute(t, "export", "--hf", filepath.Join("..", "..", "policy", "policytest", "testdata", "base-addition"), hf); err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	out := filepath.Join(tmp, "sft")
+	if o, err := execute(t, "sft", "--init", hf, "--steps", "2", "--set", "eval_every=1", "--set", "eval_size=4", "--out", out); err != nil {
+		t.Fatalf("sft --init: %v\n%s", err, o)
+	}
+	base, _ := policy.LoadCheckpoint(hf)
+	ck, err := policy.LoadCheckpoint(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Weights.Cfg != base.Weights.Cfg || ck.Step != 2 {
+		t.Fatalf("sft --init: config %+v step %d, want %+v after 2 steps", ck.Weights.Cfg, ck.Step, base.Weights.Cfg)
+	}
+	if _, err := execute(t, "sft", "--init", hf, "--set", "model.d_model=32", "--out", filepath.Join(tmp, "x")); err == nil || !strings.Contains(err.Error(), "init") {
+		t.Fatalf("sft --init with model.d_model: %v", err)
+	}
+}

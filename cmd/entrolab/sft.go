@@ -19,6 +19,7 @@ type sftOptions struct {
 	force  bool
 	steps  int
 	seed   uint64
+	init   string
 }
 
 func newSFTCmd() *cobra.Command {
@@ -54,6 +55,7 @@ eval_size, acc_low, acc_high, max_new_tokens, seed (see 'entrolab sft --help').`
 	f.BoolVar(&o.force, "force", false, "overwrite an existing output directory")
 	f.IntVar(&o.steps, "steps", 0, "maximum steps (max_steps)")
 	f.Uint64Var(&o.seed, "seed", 0, "random seed")
+	f.StringVar(&o.init, "init", "", "start from this checkpoint or Hugging Face GPT-2 directory (init)")
 	return cmd
 }
 
@@ -70,6 +72,9 @@ func (o *sftOptions) resolve(cmd *cobra.Command) (sft.Config, error) {
 	}
 	if cmd.Flags().Changed("seed") {
 		sets = append(sets, fmt.Sprintf("seed=%d", o.seed))
+	}
+	if cmd.Flags().Changed("init") {
+		sets = append(sets, "init="+o.init)
 	}
 	if err := configs.Load(&cfg, configs.Source{File: o.config, Env: os.Environ(), Sets: sets}); err != nil {
 		return cfg, err
