@@ -39,6 +39,13 @@ const (
 	MaxNumParams = 1 << 33 // 8G weights, 32 GiB of float32
 )
 
+// ConfigGPT2Small is GPT-2 small's shape (V50257 D768 L12 H12) with a
+// 256-row position table: the GPT-2-scale benchmark config (random
+// weights; 124M parameters, tied head).
+func ConfigGPT2Small() Config {
+	return Config{Vocab: 50257, DModel: 768, NLayers: 12, NHeads: 12, MaxSeqLen: 256, InitStd: 0.02, Seed: 1}
+}
+
 // Validate reports the first out-of-range field, naming it.
 func (c Config) Validate() error {
 	switch {

@@ -184,3 +184,44 @@ func TestHFRefusals(t *testing.T) {
 		t.Fatalf("two stop tokens: %v", err)
 	}
 }
+
+// A GPT-2 directory with only the slow tokenizer's vocab.json and
+// merges.txt gets the tokenizer.json transformers would convert them to:
+// the gpt2_bytelevel fixture's ids.
+func TestGPT2SlowFiles(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "hf", "gpt2_bytelevel", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Model struct {
+			Vocab  map[string]int `json:"vocab"`
+			Merges [][2]string    `json:"merges"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	f.Model.Vocab["<|endoftext|>"] = 304
+	vocab, _ := json.Marshal(f.Model.Vocab)
+	merges := "#version: 0.2\n"
+	for _, m := range f.Model.Merges {
+		merges += m[0] + " " + m[1] + "\n"
+	}
+	tk, err := FromFiles(map[string][]byte{"vocab.json": vocab, "merges.txt": []byte(merges),
+		"special_tokens_map.json": []byte(`{"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := loadFixture(t, "gpt2_bytelevel")
+	for _, s := range []string{"hello world", "it's 12+345=357\n\n  x", "a<|endoftext|>b", "Café 🙂"} {
+		a, err1 := tk.Encode(s)
+		b, err2 := ref.Encode(s)
+		if err1 != nil || err2 != nil || !slices.Equal(a, b) {
+			t.Errorf("Encode(%q) = %v %v, fixture %v %v", s, a, err1, b, err2)
+		}
+	}
+	if tk.EOSID() != 304 {
+		t.Errorf("eos %d", tk.EOSID())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 )
 
 // FromFiles builds the tokenizer of a model directory from its files (name
@@ -18,8 +19,14 @@ import (
 // prompt starts with are the post-processor's.
 func FromFiles(files map[string][]byte) (*Tokenizer, error) {
 	tj := files["tokenizer.json"]
+	if tj == nil && files["vocab.json"] != nil && files["merges.txt"] != nil {
+		var err error
+		if tj, err = gpt2SlowFiles(files); err != nil {
+			return nil, fmt.Errorf("tokens: vocab.json + merges.txt: %w", err)
+		}
+	}
 	if tj == nil {
-		return nil, fmt.Errorf("tokens: no tokenizer.json")
+		return nil, fmt.Errorf("tokens: no tokenizer.json (nor GPT-2's vocab.json and merges.txt)")
 	}
 	var names SpecialNames
 	for _, f := range []string{"special_tokens_map.json", "tokenizer_config.json"} { // later wins
@@ -175,4 +182,60 @@ func indentJSON(b []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	err := json.Indent(&buf, b, "", "  ")
 	return buf.Bytes(), err
+}
+
+// gpt2SlowFiles builds the tokenizer.json of a directory that has only
+// GPT-2's "slow" tokenizer files, vocab.json and merges.txt, the way
+// transformers' GPT2TokenizerFast converts them: byte-level BPE (GPT-2
+// pattern, add_prefix_space from tokenizer_config.json, default false),
+// ByteLevel post-processor and decoder, and the special tokens that
+// tokenizer_config.json / special_tokens_map.json name as added tokens.
+func gpt2SlowFiles(files map[string][]byte) ([]byte, error) {
+	var vocab map[string]int
+	if err := json.Unmarshal(files["vocab.json"], &vocab); err != nil {
+		return nil, fmt.Errorf("vocab.json: %v", err)
+	}
+	var merges []string
+	for i, l := range bytes.Split(files["merges.txt"], []byte("\n")) {
+		s := string(bytes.TrimRight(l, "\r"))
+		if s == "" || (i == 0 && bytes.HasPrefix(l, []byte("#version"))) {
+			continue
+		}
+		merges = append(merges, s)
+	}
+	prefix := false
+	specials := map[string]bool{}
+	for _, f := range []string{"special_tokens_map.json", "tokenizer_config.json"} {
+		var m map[string]any
+		if b := files[f]; b == nil || json.Unmarshal(b, &m) != nil {
+			continue
+		}
+		if p, ok := m["add_prefix_space"].(bool); ok {
+			prefix = p
+		}
+		for _, k := range []string{"bos_token", "eos_token", "unk_token", "pad_token"} {
+			if v, ok := m[k]; ok && v != nil {
+				if s, err := tokenName(v); err == nil {
+					specials[s] = true
+				}
+			}
+		}
+	}
+	var added []map[string]any
+	for s := range specials {
+		id, ok := vocab[s]
+		if !ok {
+			return nil, fmt.Errorf("special token %q is not in vocab.json", s)
+		}
+		added = append(added, map[string]any{"id": id, "content": s, "single_word": false, "lstrip": false,
+			"rstrip": false, "normalized": true, "special": true})
+	}
+	sort.Slice(added, func(i, j int) bool { return added[i]["id"].(int) < added[j]["id"].(int) })
+	bl := map[string]any{"type": "ByteLevel", "add_prefix_space": prefix, "trim_offsets": true, "use_regex": true}
+	return json.Marshal(map[string]any{
+		"version": "1.0", "truncation": nil, "padding": nil, "added_tokens": added, "normalizer": nil,
+		"pre_tokenizer": bl, "post_processor": bl, "decoder": bl,
+		"model": map[string]any{"type": "BPE", "dropout": nil, "unk_token": nil, "continuing_subword_prefix": "",
+			"end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false, "vocab": vocab, "merges": merges},
+	})
 }

@@ -2,6 +2,9 @@ package trainer
 
 import (
 	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/entrolab/entrolab/advantage"
@@ -19,6 +22,17 @@ import (
 func BenchmarkGRPOStep(b *testing.B) {
 	cfg := policy.ConfigS()
 	cfg.MaxSeqLen = 128
+	benchGRPO(b, cfg, 8, 8)
+}
+
+// BenchmarkGPT2Small is the GRPO step on the GPT-2-small shape
+// (policy.ConfigGPT2Small) with 4 prompts × 4 completions of 64 new tokens
+// (peer: bench/gpt_torch.py --config G2 --mode grpo, which uses the same 4 × 4).
+func BenchmarkGPT2Small(b *testing.B) {
+	benchGRPO(b, policy.ConfigGPT2Small(), 4, 4)
+}
+
+func benchGRPO(b *testing.B, cfg policy.Config, np, g int) {
 	m, err := policy.New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -26,7 +40,7 @@ func BenchmarkGRPOStep(b *testing.B) {
 	opt := policy.NewAdamW(policy.DefaultOptimConfig(), m.W)
 	eng := rollout.New(m.W, -1)
 	r := rand.New(rand.NewPCG(1, 1))
-	const np, g, plen, gen = 8, 8, 16, 64
+	const plen, gen = 16, 64
 	prompts := make([][]int32, np)
 	for i := range prompts {
 		prompts[i] = make([]int32, plen)
@@ -105,4 +119,21 @@ func BenchmarkGRPOStep(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/step")
 	b.ReportMetric(float64(b.N*np*g*gen)/b.Elapsed().Seconds(), "gen_tokens/s")
+	b.ReportMetric(peakRSSMB(), "peakRSS_MB")
+}
+
+// peakRSSMB reads the process's peak resident set (VmHWM) in MB.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
