@@ -223,12 +223,12 @@ func TestHFImportF16Untied(t *testing.T) {
 // both Hugging Face tokenizer libraries from npm and checks their
 // encode(text) ids equal entrolab's EncodeSpecial, which for a prompt is
 // what the trainer feeds the policy (<bos> first for entrolab's tokenizer).
-// ENTROLAB_NODE_MODULES names a node_modules with tokenizers and
+// HF_NODE_MODULES names a node_modules with tokenizers and
 // @huggingface/tokenizers (.ci/run installs them); skipped without.
 func TestExportTokenizerInHFLibraries(t *testing.T) {
-	mods := os.Getenv("ENTROLAB_NODE_MODULES")
+	mods := os.Getenv("HF_NODE_MODULES")
 	if mods == "" {
-		t.Skip("skipped: ENTROLAB_NODE_MODULES is not set (npm install --ignore-scripts tokenizers@0.23.2 @huggingface/tokenizers@0.2.0)")
+		t.Skip("skipped: HF_NODE_MODULES is not set (npm install --ignore-scripts tokenizers@0.23.2 @huggingface/tokenizers@0.2.0)")
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("skipped: no node")
@@ -270,7 +270,7 @@ func TestExportTokenizerInHFLibraries(t *testing.T) {
 		}
 		arg, _ := json.Marshal(use)
 		cmd := exec.Command("node", filepath.Join("..", "..", "tokens", "testdata", "hf", "check_export.mjs"), out, string(arg))
-		cmd.Env = append(os.Environ(), "ENTROLAB_NODE_MODULES="+mods)
+		cmd.Env = append(os.Environ(), "HF_NODE_MODULES="+mods)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		b, err := cmd.Output()

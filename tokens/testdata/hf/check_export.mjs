@@ -4,14 +4,15 @@
 //   rust: "tokenizers" (the Rust library's Node binding), tokenizer.json
 //   js:   "@huggingface/tokenizers" (what transformers.js runs), tokenizer.json + tokenizer_config.json
 // and prints {"rust": [[ids]], "js": [[ids]], "js_eos": id-or-null}.
-// NODE_PATH is not read by ES modules: ENTROLAB_NODE_MODULES names the
+// NODE_PATH is not read by ES modules: HF_NODE_MODULES (not ENTROLAB_*:
+// those are settings) names the
 // node_modules directory.
 import fs from 'fs';
 import path from 'path';
 import { createRequire } from 'module';
 
 const [dir, textsJSON] = process.argv.slice(2);
-const mods = process.env.ENTROLAB_NODE_MODULES;
+const mods = process.env.HF_NODE_MODULES;
 const require = createRequire(path.join(mods, 'x.js'));
 const rust = require('tokenizers');
 const jsmod = await import(path.join(mods, '@huggingface', 'tokenizers', 'dist', 'tokenizers.mjs'));
