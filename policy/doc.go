@@ -24,6 +24,12 @@
 // objective heads meet at a barrier so the objective sees the whole
 // micro-batch once, and their parameter gradients are summed.
 //
+// Hugging Face (hf.go): every checkpoint's config.json is GPT-2's, so a
+// checkpoint directory is also a transformers model directory; ImportHF reads
+// a save_pretrained GPT-2 directory (LoadCheckpoint does when there is no
+// manifest.json), honouring or refusing each config.json key by name, and
+// ExportHF writes one.
+//
 // Shape letters: B sequences, T positions, D model width, H heads, V vocabulary,
 // N = B*T rows.
 package policy

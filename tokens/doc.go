@@ -38,4 +38,15 @@
 // Load validates the file against the subset of the format this package
 // serves (WordLevel, a per-character Split, specials), then builds the
 // library tokenizer with the library's own loader, pretrained.FromReader.
+// The file carries a TemplateProcessing post-processor putting <bos> before
+// a sequence, as EncodePrompt does, so Hugging Face's encode(text) gives the
+// trainer's ids (files without one, from before, still get <bos>).
+//
+// Any other tokenizer.json (BPE, byte-level BPE as GPT-2's, WordLevel over
+// words) is run by this package's own pipeline (hf.go, pipeline.go):
+// normalizer, pre-tokenizer, model, added tokens, post-processor and decoder
+// as the Hugging Face tokenizers library runs them, checked against ids that
+// library produced (testdata/hf). FromFiles adds tokenizer_config.json,
+// special_tokens_map.json and generation_config.json: which token ends a
+// completion and which pads; HFFiles writes them.
 package tokens
