@@ -123,7 +123,7 @@ func ParseHFConfig(file string, b []byte) (Config, SpecialTokens, error) {
 			}
 			return nil
 		}
-		if f != math.Trunc(f) || f < 0 || f > 1<<30 {
+		if f != math.Trunc(f) || f < 0 || f > 1<<53 { // sizes: Validate checks the upper limits
 			return fmt.Errorf("policy: %s: %s = %s: want a non-negative integer", file, k, m[k])
 		}
 		*dst = int(f)
