@@ -70,7 +70,7 @@ func (c Config) Validate() error {
 		m.Vocab = tokens.New().VocabSize()
 	}
 	if c.Init != "" {
-		m.MaxSeqLen = math.MaxInt32 // max_new_tokens is checked against init's network in Run
+		m.MaxSeqLen = policy.MaxSeqLen // max_new_tokens is checked against init's network in Run
 	}
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("model: %w", err)
