@@ -1,15 +1,16 @@
 package configs
 
 import (
-	"path/filepath"
-
 	"embed"
+	"errors"
 	"fmt"
 	"github.com/entrolab/entrolab/internal/atomicfile"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -37,7 +38,15 @@ func Experiments() []string {
 func Experiment(name string) ([]byte, error) {
 	b, err := bundled.ReadFile("experiments/" + name + ".yaml")
 	if err != nil {
-		return nil, fmt.Errorf("configs: unknown experiment %q (known: %s)", name, strings.Join(Experiments(), ", "))
+		known := map[string]reflect.Kind{}
+		for _, e := range Experiments() {
+			known[e] = reflect.String
+		}
+		hint := suggest(name, known)
+		if hint == "" && strings.ContainsAny(name, "/.") {
+			hint = " (no such file either)"
+		}
+		return nil, fmt.Errorf("configs: %w %q%s (known: %s)", ErrUnknownExperiment, name, hint, strings.Join(Experiments(), ", "))
 	}
 	return b, nil
 }
@@ -85,11 +94,32 @@ func LoadTrainFlags(nameOrFile string, env, sets []string, flags []Flag) (traine
 		return cfg, err
 	}
 	ResolvePaths(&cfg.Task, &cfg.Reward, src.File)
+	return finish(cfg, src, origins)
+}
+
+// finish names a file's run after the file when it has no name:, validates,
+// and refuses every given setting the selection does not read.
+func finish(cfg trainer.Config, src Source, origins Origins) (trainer.Config, error) {
+	given := make([]string, 0, len(origins))
+	for k := range origins {
+		given = append(given, k)
+	}
+	sort.Strings(given)
+	if src.File != "" && !slices.Contains(given, "name") {
+		cfg.Name = strings.TrimSuffix(filepath.Base(src.File), filepath.Ext(src.File))
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, WithOrigin(err, origins)
 	}
+	if err := checkGiven(cfg, given, origins); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
+
+// ErrUnknownExperiment is wrapped by LoadTrain's error for a name that is
+// neither a file nor a bundled experiment.
+var ErrUnknownExperiment = errors.New("unknown experiment")
 
 // keyPath finds dotted setting names in an error message.
 var keyPath = regexp.MustCompile(`\b[a-z_0-9]+(?:\.[a-z_0-9]+)+\b`)
@@ -160,7 +190,7 @@ func SweepYAML(nameOrFile string) ([]byte, string, error) {
 // dir/config.yaml (atomically): what a run directory records of its settings
 // and what --resume reads back.
 func WriteResolved(dir string, cfg trainer.Config) error {
-	b, err := Dump(cfg)
+	b, err := DumpActive(cfg)
 	if err != nil {
 		return err
 	}

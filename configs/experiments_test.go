@@ -94,3 +94,57 @@ func TestValidationErrorNamesLine(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestInactiveSettingsRefused: a setting the selected methods do not read
+// is an error naming it, and config.yaml leaves such settings out.
+func TestInactiveSettingsRefused(t *testing.T) {
+	for _, tc := range []struct{ exp, set string }{
+		{"grpo_addition", "algorithm.entropy_loss.name=aepo"},
+		{"grpo_addition", "algorithm.loss.clip_cov.clip_cov_ratio=0.001"},
+		{"grpo_addition", "base.sft.max_new_tokens=12"},
+		{"grpo_addition", "algorithm.entropy.bonus.coef=0.01"},
+		{"aepo_addition", "algorithm.entropy_loss.steer.linear=false"},
+	} {
+		_, err := LoadTrain(tc.exp, nil, []string{tc.set})
+		key, _, _ := strings.Cut(tc.set, "=")
+		if err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "--set") {
+			t.Errorf("%s --set %s: %v, want an error naming %s and where it came from", tc.exp, tc.set, err, key)
+		}
+	}
+	cfg, err := LoadTrain("grpo_addition", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := WriteResolved(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(dir + "/config.yaml")
+	for _, absent := range []string{"entropy_loss", "steer", "clip_cov", "max_new_tokens: 16", "countdown", "temperature_tau"} {
+		if strings.Contains(string(b), absent) {
+			t.Errorf("GRPO's config.yaml shows %q:\n%s", absent, b)
+		}
+	}
+	back, err := LoadTrain(dir+"/config.yaml", nil, nil)
+	if err != nil || !reflect.DeepEqual(back, cfg) {
+		t.Fatalf("config.yaml does not load back to the config: %v", err)
+	}
+}
+
+// TestFileWithoutNameIsNamedAfterIt: a YAML without name: runs under its
+// file's name, not "grpo".
+func TestFileWithoutNameIsNamedAfterIt(t *testing.T) {
+	p := t.TempDir() + "/lr_probe.yaml"
+	os.WriteFile(p, []byte("optim:\n  lr: 0.001\n"), 0o644)
+	cfg, err := LoadTrain(p, nil, nil)
+	if err != nil || cfg.Name != "lr_probe" {
+		t.Fatalf("name = %q, %v; want lr_probe", cfg.Name, err)
+	}
+}
+
+func TestUnknownExperimentSuggests(t *testing.T) {
+	_, err := LoadTrain("grpo_additon", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), `did you mean "grpo_addition"`) {
+		t.Fatalf("%v", err)
+	}
+}
