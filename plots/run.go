@@ -97,6 +97,10 @@ type Run struct {
 	// to the Label to keep a run on its own.
 	Group string
 
+	// Config is the run's resolved config.yaml as dotted keys (nil without
+	// one); runs whose Configs differ only in NotIdentity share a Group.
+	Config map[string]string
+
 	Series map[string]*Series // by metric key
 
 	Lines    int      // lines that held a record
@@ -154,7 +158,9 @@ func (r *Run) warnf(format string, args ...any) {
 // ReadRun reads dir/metrics.jsonl and, when present, dir/config.yaml.
 //
 // The label is "name seed=S" when config.yaml has a top-level name: (and
-// seed:), else the directory's base name; Group is [GroupKey] of the run.
+// seed:), else the directory's base name. Group is the run's identity: a
+// hash of its resolved config without the seed, so only runs that differ in
+// nothing but the seed share a band; without a config.yaml it is [GroupKey].
 // Lines that cannot be parsed are skipped and counted (Run.Skipped, with the
 // first messages in Run.Warnings), so a torn last line never fails the file;
 // an empty file gives a run with no series. An unreadable config.yaml only
@@ -181,6 +187,7 @@ func ReadRun(dir string) (*Run, error) {
 		r.Label = base
 	}
 	r.Group = GroupKey(r)
+	readIdentity(r, dir)
 	return r, nil
 }
 

@@ -44,8 +44,8 @@ func mustRead(t testing.TB, dir string) *Run {
 func TestReadRunBasic(t *testing.T) {
 	r := mustRead(t, "basic")
 	// config.yaml: top-level name and seed; the nested trainer.name/seed are ignored.
-	if r.Name != "grpo_bonus" || r.Seed != "7" || r.Label != "grpo_bonus seed=7" || r.Group != "grpo_bonus" {
-		t.Errorf("ReadRun(basic) name=%q seed=%q label=%q group=%q, want grpo_bonus, 7, \"grpo_bonus seed=7\", grpo_bonus",
+	if r.Name != "grpo_bonus" || r.Seed != "7" || r.Label != "grpo_bonus seed=7" || !strings.HasPrefix(r.Group, "config-") {
+		t.Errorf("ReadRun(basic) name=%q seed=%q label=%q group=%q, want grpo_bonus, 7, \"grpo_bonus seed=7\", config-<hash of the resolved config>",
 			r.Name, r.Seed, r.Label, r.Group)
 	}
 	if r.Lines != 20 || r.Skipped != 0 || r.Ignored != 0 {

@@ -187,15 +187,29 @@ func Aggregate(series []*Series) Band {
 type Group struct {
 	Key  string
 	Runs []*Run
+	// Name is the config's name followed by the settings that set the
+	// group apart from same-named groups ("grpo_addition optim.lr=0.001");
+	// "" for runs without a config.yaml.
+	Name string
 }
 
-// Label is the legend name: the run's label for a group of one, else
-// "key (n seeds)".
+// Label is the legend name: "name seed=S" for a group of one, else
+// "name (n seeds)"; name is Name, or Key without a config.
 func (g Group) Label() string {
-	if len(g.Runs) == 1 {
-		return g.Runs[0].Label
+	name := g.Name
+	if name == "" {
+		if len(g.Runs) == 1 {
+			return g.Runs[0].Label
+		}
+		name = g.Key
 	}
-	return fmt.Sprintf("%s (%d seeds)", g.Key, len(g.Runs))
+	if len(g.Runs) == 1 {
+		if s := g.Runs[0].Seed; s != "" {
+			return name + " seed=" + s
+		}
+		return name
+	}
+	return fmt.Sprintf("%s (%d seeds)", name, len(g.Runs))
 }
 
 // Series returns each run's series for key (nil where a run lacks it).
@@ -227,5 +241,6 @@ func GroupRuns(runs []*Run) []Group {
 		index[key] = len(groups)
 		groups = append(groups, Group{Key: key, Runs: []*Run{r}})
 	}
+	nameGroups(groups)
 	return groups
 }

@@ -20,8 +20,8 @@ const FinalFraction = 0.10
 
 // SummaryRow is one run of a sweep. Missing quantities are NaN.
 type SummaryRow struct {
-	Label string // Run.Label
-	Group string // Run.Group
+	Label string // the run's series name and seed ("grpo_addition optim.lr=0.001 seed=1")
+	Group string // the series it belongs to (Group.Name; Group.Key without a config)
 	Steps int    // distinct steps recorded
 	Last  int    // last step recorded (0 for an empty run)
 
@@ -45,14 +45,31 @@ type SummaryRow struct {
 // Summarize gives one row per run, in order (nil runs are skipped).
 func Summarize(runs []*Run) []SummaryRow {
 	var rows []SummaryRow
+	groupName := map[*Run]string{}
+	for _, g := range GroupRuns(runs) {
+		name := g.Name
+		if name == "" {
+			name = g.Key
+		}
+		for _, r := range g.Runs {
+			groupName[r] = name
+		}
+	}
 	for _, r := range runs {
 		if r == nil {
 			continue
 		}
 		steps := r.Steps()
+		label := r.Label
+		if g := groupName[r]; g != "" && r.Config != nil {
+			label = g
+			if r.Seed != "" {
+				label += " seed=" + r.Seed
+			}
+		}
 		row := SummaryRow{
-			Label:            r.Label,
-			Group:            r.Group,
+			Label:            label,
+			Group:            groupName[r],
 			Steps:            len(steps),
 			FinalReward:      finalMean(r.Get(KeyReward)),
 			FinalEntropy:     finalMean(r.Get(KeyEntropy)),

@@ -100,3 +100,21 @@ func TestMainJobEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestPlotOutDir: figures never land in ./plots (the Go package at the
+// repository root).
+func TestPlotOutDir(t *testing.T) {
+	for _, tc := range []struct {
+		runs []string
+		want string
+	}{
+		{[]string{"runs/a"}, "runs/a/plots"},
+		{[]string{"runs/lr1e-3", "runs/lr1e-4"}, "runs/compare-lr1e-3+lr1e-4"},
+		{[]string{"a", "b"}, "runs/compare-a+b"},
+		{[]string{"x/a", "y/b"}, "runs/compare-a+b"},
+	} {
+		if got := plotDir(tc.runs); got != filepath.FromSlash(tc.want) {
+			t.Errorf("plotDir(%v) = %s, want %s", tc.runs, got, tc.want)
+		}
+	}
+}

@@ -248,6 +248,9 @@ func writePlots(w interface{ Write([]byte) (int, error) }, dirs []string, out, f
 		}
 		runs = append(runs, plots.Smooth(r, smooth))
 	}
+	for _, l := range plots.SeriesLines(runs) {
+		fmt.Fprintln(w, l)
+	}
 	files, err := plots.WriteAll(out, runs, format)
 	if err != nil {
 		return err
