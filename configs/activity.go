@@ -228,11 +228,16 @@ func Activation(key string) (sets []string, ok bool) {
 }
 
 // checkGiven refuses every explicitly given setting that cfg's selection
-// does not read, naming each with the reason.
+// does not read and that holds another value than its default, naming each
+// with where it came from and why it is not read.
 func checkGiven(cfg trainer.Config, given []string, where map[string]string) error {
 	inactive := Inactive(cfg)
+	now, def := Flatten(cfg), Flatten(trainer.DefaultConfig())
 	var msgs []string
 	for _, k := range given {
+		if now[k] == def[k] {
+			continue // states the value an unset key has (a full dump does): nothing is ignored
+		}
 		if why, ok := inactive[k]; ok {
 			msgs = append(msgs, fmt.Sprintf("%s (%s) is not used: %s", k, where[k], why))
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/entrolab/entrolab/configs"
+	"github.com/entrolab/entrolab/internal/atomicfile"
 	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/plots"
 	"github.com/entrolab/entrolab/reward"
@@ -30,6 +32,8 @@ type trainOptions struct {
 	noPlot bool
 	format string
 	serve  string // listen address for the live view; "" = none
+
+	changes []configs.Change // allowed setting changes of a resume
 }
 
 func newTrainCmd() *cobra.Command {
@@ -93,7 +97,8 @@ func (o *trainOptions) resolve(cmd *cobra.Command) (trainer.Config, string, erro
 		if _, err := os.Stat(path); err != nil {
 			return trainer.Config{}, "", fmt.Errorf("train: --resume %s: %w", o.resume, err)
 		}
-		cfg, err := configs.LoadTrainFlags(path, os.Environ(), sets, flags)
+		cfg, changes, err := configs.LoadResume(o.resume, os.Environ(), sets, flags)
+		o.changes = changes
 		return cfg, o.resume, err
 	}
 	cfg, err := configs.LoadTrainFlags(o.config, os.Environ(), sets, flags)
@@ -143,6 +148,9 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	cfg = r.Cfg
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "train: note: %s\n", n)
+	}
+	if err := recordChanges(dir, r.Step, o.changes); err != nil {
+		return err
 	}
 	if err := configs.WriteResolved(dir, cfg); err != nil {
 		return err
@@ -256,5 +264,20 @@ func writePlots(w interface{ Write([]byte) (int, error) }, dirs []string, out, f
 		return err
 	}
 	fmt.Fprintf(w, "plots: %d figures in %s\n", len(files), out)
+	return nil
+}
+
+// HistoryFile records the settings a resume changed, one JSON line per
+// change: {"from_step": N, "key": ..., "old": ..., "new": ...}, N being the
+// first step run with the new value.
+const HistoryFile = "config_history.jsonl"
+
+func recordChanges(dir string, step int, changes []configs.Change) error {
+	for _, c := range changes {
+		b, _ := json.Marshal(map[string]any{"from_step": step + 1, "key": c.Key, "old": c.Old, "new": c.New})
+		if err := atomicfile.Append(filepath.Join(dir, HistoryFile), append(b, '\n')); err != nil {
+			return fmt.Errorf("train: %s: %w", HistoryFile, err)
+		}
+	}
 	return nil
 }

@@ -1,0 +1,97 @@
+package configs
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/entrolab/entrolab/trainer"
+)
+
+// ResumeChangeable are the settings a resumed run may change: they decide
+// how long it runs and what it logs, evaluates and checkpoints, never what a
+// step computes. A prefix ending in "." covers its section.
+var ResumeChangeable = []string{"train.steps", "log.", "eval.every", "checkpoint.every", "checkpoint.keep"}
+
+// Change is one setting a resume changed.
+type Change struct {
+	Key string `json:"key"`
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+func changeable(key string) bool {
+	for _, p := range ResumeChangeable {
+		if key == p || strings.HasSuffix(p, ".") && strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadResume reads the run directory's config.yaml, applies the ENTROLAB_*
+// variables and --set pairs over it, and refuses any change outside
+// ResumeChangeable, naming the key, the run's value and the requested one.
+// It returns the config to continue with and the allowed changes made.
+func LoadResume(dir string, env, sets []string, flags []Flag) (trainer.Config, []Change, error) {
+	path := filepath.Join(dir, "config.yaml")
+	stored := trainer.DefaultConfig()
+	if err := Load(&stored, Source{File: path}); err != nil {
+		return stored, nil, err
+	}
+	ResolvePaths(&stored.Task, &stored.Reward, path)
+	cfg := trainer.DefaultConfig()
+	src := Source{File: path, Env: env, Sets: sets, Flags: flags}
+	origins, err := LoadOrigins(&cfg, src)
+	if err != nil {
+		return cfg, nil, err
+	}
+	ResolvePaths(&cfg.Task, &cfg.Reward, src.File)
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, WithOrigin(err, origins)
+	}
+	// what the resume asks for beyond the run's own file
+	where := Origins{}
+	var given []string
+	for k, o := range origins {
+		if !strings.HasPrefix(o, path) {
+			where[k] = o
+			given = append(given, k)
+		}
+	}
+	sort.Strings(given)
+	if err := checkGiven(cfg, given, where); err != nil {
+		return cfg, nil, err
+	}
+	old, now := Flatten(stored), Flatten(cfg)
+	oldOff, nowOff := Inactive(stored), Inactive(cfg)
+	var changes []Change
+	var refused []string
+	keys := make([]string, 0, len(now))
+	for k := range now {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		_, a := oldOff[k]
+		_, b := nowOff[k]
+		if old[k] == now[k] || a && b {
+			continue
+		}
+		if changeable(k) {
+			changes = append(changes, Change{Key: k, Old: old[k], New: now[k]})
+			continue
+		}
+		from := where[k]
+		if from == "" {
+			from = "requested"
+		}
+		refused = append(refused, fmt.Sprintf("%s is %s in the run, %s by %s", k, quoteEmpty(old[k]), quoteEmpty(now[k]), from))
+	}
+	if len(refused) > 0 {
+		return cfg, nil, fmt.Errorf("configs: --resume %s: its config.yaml states what produced its data, so a resume may change only %s; refused: %s (start a new run with --out instead)",
+			dir, strings.Join(ResumeChangeable, ", "), strings.Join(refused, "; "))
+	}
+	return cfg, changes, nil
+}
