@@ -117,12 +117,12 @@ func OpenContext(ctx context.Context, cfg Config, dir string, resume, force bool
 		force = true
 	}
 	if !resume {
-		if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 && !(len(ents) == 1 && ents[0].Name() == LockFile) {
 			restart := IsRunDir(dir) && !hasCheckpoint(dir)
 			if !force && !restart {
 				return nil, fmt.Errorf("%w: %s", ErrRunExists, dir)
 			}
-			if err := RemoveRunDir(dir); err != nil {
+			if err := clearRunDir(dir); err != nil {
 				return nil, err
 			}
 			if restart && !force {

@@ -122,6 +122,11 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	}
 	w := cmd.ErrOrStderr()
 	announceBLAS(w)
+	lock, err := trainer.LockRun(dir)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	var sftBar *progress.Bar
 	r, err := trainer.OpenContext(cmd.Context(), cfg, dir, o.resume != "", o.force, func(p sft.Progress) {
 		if sftBar == nil {
