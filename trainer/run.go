@@ -33,13 +33,21 @@ func BasePath(cfg Config) string {
 	if cfg.Base.Checkpoint != "" {
 		return cfg.Base.Checkpoint
 	}
-	s := baseSFT(cfg)
-	b, _ := json.Marshal(s)
-	h := sha256.Sum256(b)
-	return filepath.Join("runs", "base", fmt.Sprintf("%s-%s", cfg.Task.Name, hex.EncodeToString(h[:4])))
+	return SFTPath(BaseSFT(cfg))
 }
 
-func baseSFT(cfg Config) sft.Config {
+// SFTPath is where a base made with SFT settings s is cached:
+// runs/base/<task>-<hash of s>. `entrolab sft` writes there by default and
+// train looks there, so a base made by sft with the same settings is reused.
+func SFTPath(s sft.Config) string {
+	b, _ := json.Marshal(s)
+	h := sha256.Sum256(b)
+	return filepath.Join("runs", "base", fmt.Sprintf("%s-%s", s.Task.Name, hex.EncodeToString(h[:4])))
+}
+
+// BaseSFT is the SFT config that makes cfg's base: base.sft with the run's
+// task and completion length.
+func BaseSFT(cfg Config) sft.Config {
 	s := cfg.Base.SFT
 	s.Task = cfg.Task
 	s.MaxNewToken = cfg.Sampling.MaxNewTokens
@@ -61,7 +69,7 @@ func LoadBaseContext(ctx context.Context, cfg Config, progress func(sft.Progress
 		if cfg.Base.Checkpoint != "" {
 			return nil, path, fmt.Errorf("trainer: base.checkpoint %s: %w", path, err)
 		}
-		res, err := sft.Run(ctx, baseSFT(cfg), path, true, progress)
+		res, err := sft.Run(ctx, BaseSFT(cfg), path, true, progress)
 		if err != nil {
 			return nil, path, fmt.Errorf("trainer: making the base policy: %w", err)
 		}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/entrolab/entrolab/internal/progress"
@@ -32,13 +34,14 @@ func newEvalCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Evaluate a checkpoint on a task's held-out split: greedy accuracy, mean@k, pass@k",
-		Example: `  entrolab eval --ckpt runs/base-addition --task addition
-  entrolab eval --ckpt runs/grpo-addition/checkpoints/latest --k 16 --json`,
+		Example: `  entrolab eval --ckpt runs/base/addition-0123abcd --task addition
+  entrolab eval --ckpt runs/grpo_addition-s1 --k 16 --json
+  entrolab eval --ckpt runs/grpo_addition-s1/checkpoints/latest`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.ckpt, "ckpt", "", "checkpoint directory (required)")
+	f.StringVar(&o.ckpt, "ckpt", "", "a checkpoint directory, a run directory (its latest checkpoint) or a checkpoints/latest pointer (required)")
 	f.StringVar(&o.task, "task", "", "task name; default: the checkpoint's own task")
 	f.IntVarP(&o.n, "problems", "n", 256, "held-out problems")
 	f.IntVarP(&o.k, "k", "k", 8, "samples per problem for mean@k and pass@k (0: greedy only)")
@@ -95,10 +98,14 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 	case !(o.temperature > 0 && o.temperature <= 10):
 		return fmt.Errorf("eval: --temperature = %v, want in (0, 10]", o.temperature)
 	}
-	if _, err := os.Stat(o.ckpt); err != nil {
-		return fmt.Errorf("eval: --ckpt %s: %w", o.ckpt, err)
+	dir, err := resolveCheckpoint(o.ckpt)
+	if err != nil {
+		return err
 	}
-	ck, tok, taskCfg, err := loadBundle(o.ckpt)
+	if dir != o.ckpt {
+		fmt.Fprintf(cmd.ErrOrStderr(), "eval: checkpoint %s\n", dir)
+	}
+	ck, tok, taskCfg, err := loadBundle(dir)
 	if err != nil {
 		return err
 	}
@@ -151,4 +158,35 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 		fmt.Fprintf(tw, "mean@%d (T=%.2g)\t%.3f\npass@1\t%.3f\npass@%d\t%.3f\n", o.k, o.temperature, res.MeanAtK, res.PassAt1, o.k, res.PassAtK)
 	}
 	return tw.Flush()
+}
+
+// resolveCheckpoint turns what --ckpt names into a checkpoint directory: a
+// checkpoint directory itself (it has manifest.json), a run directory (its
+// checkpoints/latest), or a "latest" pointer file.
+func resolveCheckpoint(p string) (string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", fmt.Errorf("eval: --ckpt %s: %w", p, err)
+	}
+	if !st.IsDir() {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", fmt.Errorf("eval: --ckpt %s: %w", p, err)
+		}
+		name := strings.TrimSpace(string(b))
+		if name == "" || strings.ContainsAny(name, "/\\") || name == ".." {
+			return "", fmt.Errorf("eval: --ckpt %s: not a checkpoint pointer (holds %q)", p, name)
+		}
+		return resolveCheckpoint(filepath.Join(filepath.Dir(p), name))
+	}
+	if _, err := os.Stat(filepath.Join(p, "manifest.json")); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat(filepath.Join(p, "checkpoints", "latest")); err == nil {
+		return resolveCheckpoint(filepath.Join(p, "checkpoints", "latest"))
+	}
+	if _, err := os.Stat(filepath.Join(p, "latest")); err == nil {
+		return resolveCheckpoint(filepath.Join(p, "latest"))
+	}
+	return "", fmt.Errorf("eval: --ckpt %s: neither a checkpoint (no manifest.json), a run directory (no checkpoints/latest) nor a checkpoints directory", p)
 }

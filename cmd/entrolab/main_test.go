@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/entrolab/entrolab/configs"
+	"github.com/entrolab/entrolab/policy/policytest"
+	"github.com/entrolab/entrolab/trainer"
 )
 
 func execute(t *testing.T, args ...string) (string, error) {
@@ -61,10 +65,72 @@ func TestSFTFlagParsing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Task.Name != "countdown" || o.out != filepath.Join("runs", "base-countdown") {
+	if cfg.Task.Name != "countdown" || !strings.HasPrefix(o.out, filepath.Join("runs", "base", "countdown-")) {
 		t.Fatalf("task %s out %s", cfg.Task.Name, o.out)
 	}
 }
+
+// TestSFTWritesTheBaseTrainUses: the README's sft command writes the base
+// that train with the same settings looks for.
+func TestSFTWritesTheBaseTrainUses(t *testing.T) {
+	for _, exp := range []string{"grpo_addition", "clip_cov_addition", "grpo_countdown"} {
+		tc, err := configs.LoadTrain(exp, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := newSFTCmd()
+		o := &sftOptions{task: tc.Task.Name}
+		cmd.Flags().Set("task", tc.Task.Name)
+		if _, err := o.resolve(cmd); err != nil {
+			t.Fatal(err)
+		}
+		if want := trainer.BasePath(tc); o.out != want {
+			t.Errorf("%s: sft --task %s writes %s, train looks in %s", exp, tc.Task.Name, o.out, want)
+		}
+	}
+}
+
+// TestTrainConfigFlag: -c FILE and a positional file mean the same.
+func TestTrainConfigFlag(t *testing.T) {
+	cmd := newTrainCmd()
+	if err := cmd.ParseFlags([]string{"-c", "clip_cov_addition", "--steps", "5"}); err != nil {
+		t.Fatal(err)
+	}
+	o := &trainOptions{}
+	o.config, o.steps = cmd.Flags().Lookup("config").Value.String(), 5
+	cfg, _, err := o.resolve(cmd)
+	if err != nil || cfg.Name != "clip_cov_addition" {
+		t.Fatalf("-c: %v %s", err, cfg.Name)
+	}
+	for _, c := range newRoot().Commands() {
+		if f := c.Flags().ShorthandLookup("c"); f != nil && f.Name != "config" {
+			t.Errorf("%s -c means --%s, not --config", c.Name(), f.Name)
+		}
+	}
+}
+
+// TestEvalCheckpointForms: --ckpt takes a checkpoint directory, a run
+// directory or a latest pointer.
+func TestEvalCheckpointForms(t *testing.T) {
+	run := t.TempDir()
+	ck := filepath.Join(run, "checkpoints", "step_000010")
+	os.MkdirAll(ck, 0o755)
+	os.WriteFile(filepath.Join(ck, "manifest.json"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(run, "checkpoints", "latest"), []byte("step_000010\n"), 0o644)
+	for _, p := range []string{ck, run, filepath.Join(run, "checkpoints", "latest"), filepath.Join(run, "checkpoints")} {
+		if got, err := resolveCheckpoint(p); err != nil || got != ck {
+			t.Errorf("resolveCheckpoint(%s) = %s, %v; want %s", p, got, err, ck)
+		}
+	}
+	if _, err := resolveCheckpoint(t.TempDir()); err == nil {
+		t.Error("an empty directory resolved")
+	}
+	out, err := execute(t, "eval", "--ckpt", filepath.Join(policytest.BaseDir()), "-n", "4", "--k", "0")
+	if err != nil || !strings.Contains(out, "greedy accuracy") {
+		t.Fatalf("eval of the committed base: %v\n%s", err, out)
+	}
+}
+
 
 func TestTasksAndConfigs(t *testing.T) {
 	out, err := execute(t, "tasks")

@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/entrolab/entrolab/configs"
 	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/sft"
+	"github.com/entrolab/entrolab/trainer"
 	"github.com/spf13/cobra"
 )
 
@@ -30,14 +30,17 @@ func newSFTCmd() *cobra.Command {
 		Long: `sft trains a small policy on generated (prompt, answer) pairs of a task and stops
 once greedy accuracy on the held-out split is inside [acc_low, acc_high]
 (default 30–60%), so that RL has headroom. The checkpoint (weights, optimizer,
-tokenizer.json, sft.json) goes to --out.
+tokenizer.json, sft.json) goes to runs/base/<task>-<hash of the settings>: the
+cache train looks in, so 'entrolab train' on that task with the same base
+settings (base.sft.*) reuses it instead of training its own. With --out DIR
+use it in any run with --set base.checkpoint=DIR.
 
 Settings: defaults < --config YAML < ENTROLAB_* environment < --set key=value < flags.
 Keys: task.name, task.addition.digits, model.d_model, model.n_layers, model.n_heads,
 model.max_seq_len, optim.lr, optim.warmup_steps, batch_size, max_steps, eval_every,
 eval_size, acc_low, acc_high, max_new_tokens, seed (see 'entrolab sft --help').`,
-		Example: `  entrolab sft --task addition --out runs/base-addition
-  entrolab sft --task countdown --set model.d_model=128 --set acc_low=0.2 --force`,
+		Example: `  entrolab sft --task addition
+  entrolab sft --task countdown --set model.d_model=128 --set acc_low=0.2 --out runs/base-countdown-wide`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := o.resolve(cmd)
@@ -49,7 +52,7 @@ eval_size, acc_low, acc_high, max_new_tokens, seed (see 'entrolab sft --help').`
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.task, "task", "", "task name (addition, multiplication, countdown); default addition")
-	f.StringVar(&o.out, "out", "", "checkpoint directory (default runs/base-<task>)")
+	f.StringVar(&o.out, "out", "", "checkpoint directory (default runs/base/<task>-<hash of the settings>, where train looks)")
 	f.StringVarP(&o.config, "config", "c", "", "YAML file with SFT settings")
 	f.StringArrayVar(&o.sets, "set", nil, "override a setting, key=value (repeatable)")
 	f.BoolVar(&o.force, "force", false, "overwrite an existing output directory")
@@ -62,7 +65,19 @@ eval_size, acc_low, acc_high, max_new_tokens, seed (see 'entrolab sft --help').`
 // resolve builds the run's config from defaults, file, environment, --set
 // and flags, and validates it.
 func (o *sftOptions) resolve(cmd *cobra.Command) (sft.Config, error) {
-	cfg := sft.DefaultConfig()
+	// train's defaults for a base: its completion length is the RL one, so
+	// a base made here with the same settings is the one train reuses
+	// (taken from the task's bundled GRPO experiment when there is one)
+	task := o.task
+	if task == "" {
+		task = "addition"
+	}
+	tc, err := configs.LoadTrain("grpo_"+task, nil, nil)
+	if err != nil {
+		tc = trainer.DefaultConfig()
+		tc.Task.Name = task
+	}
+	cfg := trainer.BaseSFT(tc)
 	sets := append([]string(nil), o.sets...)
 	if cmd.Flags().Changed("task") {
 		sets = append(sets, "task.name="+o.task)
@@ -84,7 +99,7 @@ func (o *sftOptions) resolve(cmd *cobra.Command) (sft.Config, error) {
 		return cfg, err
 	}
 	if o.out == "" {
-		o.out = filepath.Join("runs", "base-"+cfg.Task.Name)
+		o.out = trainer.SFTPath(cfg)
 	}
 	return cfg, nil
 }
@@ -108,6 +123,11 @@ func runSFT(cmd *cobra.Command, o *sftOptions, cfg sft.Config) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "sft: %s after %d steps (%.1fs, %.0f tokens/s): held-out greedy accuracy %.3f; checkpoint %s\n",
 		res.Reason, res.Steps, res.Seconds, res.TokensPerS, res.Accuracy, res.Checkpoint)
+	if o.out == trainer.SFTPath(cfg) {
+		fmt.Fprintf(cmd.OutOrStdout(), "sft: train on task %s with these settings reuses it; any run can also use it with --set base.checkpoint=%s\n", cfg.Task.Name, o.out)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "sft: use it with: entrolab train --set base.checkpoint=%s\n", o.out)
+	}
 	if res.Interrupted {
 		return errInterrupted
 	}

@@ -56,17 +56,22 @@ checkpoints/ and, at the end, the figures. --resume RUN_DIR continues a run
 exactly from its last checkpoint.`,
 		Example: `  entrolab train
   entrolab train clip_cov_addition --set train.steps=200 --seed 2
+  entrolab train -c clip_cov_addition --steps 50
   entrolab train my_experiment.yaml --out runs/mine
   entrolab train --resume runs/grpo_addition-s1`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
+				if o.config != "" && o.config != args[0] {
+					return fmt.Errorf("train: give the experiment once: -c %s or %s", o.config, args[0])
+				}
 				o.config = args[0]
 			}
 			return runTrain(cmd, o)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVarP(&o.config, "config", "c", "", "experiment: a bundled name or a YAML file (same as the positional argument)")
 	f.StringArrayVar(&o.sets, "set", nil, "override a setting, key=value (repeatable)")
 	f.StringVar(&o.out, "out", "", "run directory (default runs/<name>-s<seed>)")
 	f.StringVar(&o.resume, "resume", "", "continue the run in this directory from its last checkpoint")
