@@ -131,7 +131,6 @@ func TestEvalCheckpointForms(t *testing.T) {
 	}
 }
 
-
 func TestTasksAndConfigs(t *testing.T) {
 	out, err := execute(t, "tasks")
 	if err != nil || !strings.Contains(out, "countdown") {
