@@ -74,7 +74,10 @@ func fingerprint(t *testing.T, cfg trainer.Config) (string, error) {
 	}
 	var log bytes.Buffer
 	r.Observe(trainer.MetricsWriter{Dir: dir})
-	r.Observe(trainer.Logger{W: &log, Keys: []string{"critic/score/mean", "actor/entropy"}})
+	r.Observe(trainer.Logger{W: &log})
+	if err := r.EvaluateBase(); err != nil {
+		return "", err
+	}
 	if err := r.Trainer.Run(context.Background()); err != nil {
 		return "", err
 	}
@@ -123,6 +126,7 @@ func candidates(key, cur string) []string {
 		"algorithm.kl.mode":        "loss reward",
 		"algorithm.kl.kind":        "k1 abs",
 		"base.checkpoint":          filepath.Join(os.TempDir(), "no-such-base"),
+		"log.keys":                 "[actor/entropy]",
 	}
 	if s, ok := byKey[key]; ok {
 		return strings.Fields(s)

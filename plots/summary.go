@@ -268,3 +268,19 @@ func WriteReportHTML(path string, rows []SummaryRow, figurePaths []string) error
 	}
 	return writeFileAtomic(path, buf.Bytes())
 }
+
+// BaseFinal is where a metric starts and ends in a run: its first finite
+// value (for val/* the base's evaluation at step 0; for training metrics the
+// first step, measured on the base policy's samples) and its final value
+// (the last finite val/* value; for other metrics the mean over the last
+// FinalFraction, as Summarize). ok is false when the run never recorded it.
+func BaseFinal(r *Run, key string) (base, final float64, ok bool) {
+	_, v := r.Get(key).Finite()
+	if len(v) == 0 {
+		return math.NaN(), math.NaN(), false
+	}
+	if strings.HasPrefix(key, "val/") {
+		return v[0], v[len(v)-1], true
+	}
+	return v[0], finalMean(r.Get(key)), true
+}

@@ -153,6 +153,11 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 			return false, fmt.Errorf("sweep: cell %s: %w", cell.Name, err)
 		}
 	}
+	runLock, err := trainer.LockRun(runDir) // the run directory's own lock: train --resume on it waits its turn
+	if err != nil {
+		return false, err
+	}
+	defer runLock.Unlock()
 	tr, err := trainer.Open(cfg, runDir, !fresh, fresh, nil)
 	if err != nil {
 		return false, err
@@ -171,7 +176,10 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 	}
 	start := time.Now()
 	say("sweep: %s %s from step %d", cell.Name, map[bool]string{true: "resumes", false: "starts"}[tr.Step > 0], tr.Step)
-	runErr := tr.Trainer.Run(ctx)
+	runErr := tr.EvaluateBase() // val/* at step 0 for a fresh cell
+	if runErr == nil {
+		runErr = tr.Trainer.Run(ctx)
+	}
 	if runErr != nil && ctx.Err() != nil {
 		// Run stops between steps, so the state is whole: keep the progress
 		if tr.Step > 0 {
@@ -227,7 +235,7 @@ func restartable(runDir string) error {
 	if err != nil {
 		return err
 	}
-	ours := map[string]bool{"config.yaml": true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true}
+	ours := map[string]bool{"config.yaml": true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true, trainer.LockFile: true}
 	for _, e := range ents {
 		if !ours[e.Name()] {
 			return fmt.Errorf("%s holds %s, which a cell does not write; not clearing it (remove it yourself if it is not needed)", runDir, e.Name())

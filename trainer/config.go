@@ -2,6 +2,8 @@ package trainer
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/entrolab/entrolab/method"
 	"github.com/entrolab/entrolab/policy"
@@ -66,6 +68,9 @@ type LogConfig struct {
 	SampleEvery int  `mapstructure:"sample_every"` // dump samples every N steps; 0 = never; default 25
 	Samples     int  `mapstructure:"samples"`      // samples per dump; default 8
 	Diagnostics bool `mapstructure:"diagnostics"`  // entropy-mechanism diagnostic (one extra forward per step); default true
+	// Keys are the metrics on each log line, in order (common ones printed
+	// by a short name: reward, entropy, val_acc, ...); default DefaultLogKeys
+	Keys []string `mapstructure:"keys"`
 }
 
 // EvalConfig sets held-out evaluation.
@@ -103,7 +108,7 @@ func DefaultConfig() Config {
 		Algorithm: method.DefaultConfig(),
 		Optim:     o,
 		Train:     TrainConfig{Steps: 300, PromptsPerStep: 16, PPOEpochs: 1, MiniBatches: 4},
-		Log:       LogConfig{Every: 10, SampleEvery: 25, Samples: 8, Diagnostics: true},
+		Log:       LogConfig{Every: 10, SampleEvery: 25, Samples: 8, Diagnostics: true, Keys: slices.Clone(DefaultLogKeys)},
 		Eval:      EvalConfig{Every: 25, Problems: 128, K: 8, Temperature: 1},
 		Ckpt:      CkptConfig{Every: 25, Keep: 2},
 	}
@@ -170,6 +175,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("trainer: log.sample_every = %d, want >= 0", l.SampleEvery)
 	case l.Samples < 0:
 		return fmt.Errorf("trainer: log.samples = %d, want >= 0", l.Samples)
+	case len(l.Keys) == 0:
+		return fmt.Errorf("trainer: log.keys is empty, want metric names such as %s", DefaultLogKeys[0])
+	}
+	for _, k := range l.Keys {
+		if k == "" || strings.ContainsAny(k, " \t=") {
+			return fmt.Errorf("trainer: log.keys holds %q, want metric names such as %s", k, DefaultLogKeys[0])
+		}
 	}
 	e := c.Eval
 	switch {

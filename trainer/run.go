@@ -172,6 +172,26 @@ func OpenContext(ctx context.Context, cfg Config, dir string, resume, force bool
 	return r, nil
 }
 
+// EvaluateBase evaluates the base policy before the first step of a fresh
+// run and hands the observers a step-0 record holding val/*, so every curve
+// and summary starts from the base. It draws on no training random stream:
+// the steps that follow are the same with or without it.
+func (r *Run) EvaluateBase() error {
+	if r.Step != 0 {
+		return nil
+	}
+	rec := Record{Step: 0, Metrics: map[string]float64{}}
+	if err := r.evaluate(rec.Metrics); err != nil {
+		return fmt.Errorf("trainer: step 0: eval: %w", err)
+	}
+	for _, o := range r.observers {
+		if err := o.OnStep(r.Trainer, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Checkpoint writes checkpoints/step_NNNNNN and points "latest" at it, then
 // drops all but the newest checkpoint.keep.
 func (r *Run) Checkpoint() error {
@@ -555,34 +575,72 @@ type Checkpointer struct{ Run *Run }
 
 // OnStep implements Observer.
 func (c Checkpointer) OnStep(t *Trainer, r Record) error {
+	if r.Step == 0 {
+		return nil // the base's evaluation; the base itself is not a checkpoint
+	}
 	if r.Step%t.Cfg.Ckpt.Every == 0 || r.Step == t.Cfg.Train.Steps {
 		return c.Run.Checkpoint()
 	}
 	return nil
 }
 
-// Logger prints a key=value line every log.every steps.
+// Logger prints a key=value line every log.every steps (and at step 0, the
+// base's evaluation), wrapped to fit LineWidth columns.
 type Logger struct {
 	W    io.Writer
-	Keys []string // printed in this order when present
+	Keys []string // printed in this order when present; nil: log.keys
 }
 
-// DefaultLogKeys are the metrics on each log line.
+// LineWidth is the most columns a log line takes.
+const LineWidth = 120
+
+// DefaultLogKeys are the metrics on each log line (log.keys).
 var DefaultLogKeys = []string{"critic/score/mean", "critic/accuracy", "actor/entropy", "actor/pg_loss", "actor/pg_clipfrac",
 	"actor/grad_norm", "response_length/mean", "entropy/predicted_delta", "entropy/actual_delta", "val/accuracy", "timing_s/step"}
+
+// logNames are the short names log lines use for common metrics; any other
+// key is printed as it is.
+var logNames = map[string]string{
+	"critic/score/mean": "reward", "critic/accuracy": "acc", "actor/entropy": "entropy", "actor/pg_loss": "pg_loss",
+	"actor/pg_clipfrac": "clipfrac", "actor/grad_norm": "grad_norm", "response_length/mean": "len",
+	"entropy/predicted_delta": "dH_pred", "entropy/actual_delta": "dH", "val/accuracy": "val_acc", "timing_s/step": "s/step",
+}
 
 // OnStep implements Observer.
 func (l Logger) OnStep(t *Trainer, r Record) error {
 	if r.Step%t.Cfg.Log.Every != 0 && r.Step != t.Cfg.Train.Steps {
 		return nil
 	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "step=%d", r.Step)
-	for _, k := range l.Keys {
-		if v, ok := r.Metrics[k]; ok {
-			fmt.Fprintf(&sb, " %s=%.4g", k, v)
-		}
+	keys := l.Keys
+	if keys == nil {
+		keys = t.Cfg.Log.Keys
 	}
-	fmt.Fprintln(l.W, sb.String())
+	for _, line := range logLines(r, keys) {
+		fmt.Fprintln(l.W, line)
+	}
 	return nil
+}
+
+// logLines formats a record's keys as "step=N name=value ..." lines of at
+// most LineWidth columns (continuations indented).
+func logLines(r Record, keys []string) []string {
+	var lines []string
+	cur := fmt.Sprintf("step=%d", r.Step)
+	for _, k := range keys {
+		v, ok := r.Metrics[k]
+		if !ok {
+			continue
+		}
+		name := logNames[k]
+		if name == "" {
+			name = k
+		}
+		f := fmt.Sprintf("%s=%.4g", name, v)
+		if len(cur)+1+len(f) > LineWidth {
+			lines = append(lines, cur)
+			cur = "   "
+		}
+		cur += " " + f
+	}
+	return append(lines, cur)
 }

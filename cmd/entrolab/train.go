@@ -188,9 +188,12 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	bar := progress.New(w, "train", cfg.Train.Steps)
 	r.Observe(trainer.MetricsWriter{Dir: dir})
 	r.Observe(trainer.Checkpointer{Run: r})
-	r.Observe(trainer.Logger{W: cmd.OutOrStdout(), Keys: trainer.DefaultLogKeys})
+	r.Observe(trainer.Logger{W: bar.Above(cmd.OutOrStdout())})
 	r.Observe(barObserver{bar})
-	runErr := r.Trainer.Run(cmd.Context())
+	runErr := r.EvaluateBase()
+	if runErr == nil {
+		runErr = r.Trainer.Run(cmd.Context())
+	}
 	bar.Done()
 	if runErr != nil && (cmd.Context().Err() == nil || !errors.Is(runErr, cmd.Context().Err())) { // a failed step (a reward command's error too) is not checkpointed
 		if r.Step >= cfg.Ckpt.Every {
@@ -220,10 +223,41 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 			return err
 		}
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "train: done: %s\n", dir)
+	if err := printSummary(cmd.OutOrStdout(), dir, !o.noPlot); err != nil {
+		return err
+	}
 	if watchURL != "" {
 		fmt.Fprintf(w, "train: still serving %s (Ctrl-C to stop)\n", watchURL)
 		<-cmd.Context().Done()
+	}
+	return nil
+}
+
+// printSummary is the run's last words: where its files are, and the base's
+// reward, entropy and held-out accuracy against the final ones.
+func printSummary(w io.Writer, dir string, plotted bool) error {
+	run, err := plots.ReadRun(dir)
+	if err != nil {
+		return err
+	}
+	files := "metrics.jsonl, samples.jsonl, config.yaml, checkpoints/"
+	if plotted {
+		files += ", plots/"
+	}
+	if _, err := os.Stat(filepath.Join(dir, HistoryFile)); err == nil {
+		files += ", " + HistoryFile
+	}
+	fmt.Fprintf(w, "train: done: %s (%s)\n", dir, files)
+	for _, m := range []struct{ name, key, how string }{
+		{"reward", plots.KeyReward, "first step -> mean of the last 10%"},
+		{"entropy", plots.KeyEntropy, "first step -> mean of the last 10%"},
+		{"held-out accuracy", plots.KeyValAccuracy, "base (step 0) -> last evaluation"},
+	} {
+		base, final, ok := plots.BaseFinal(run, m.key)
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(w, "  %-18s %.3f -> %.3f  (%s)\n", m.name, base, final, m.how)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ type Bar struct {
 	last    time.Time
 	every   time.Duration
 	lastLen int
+	drawn   string // the bar's line as last drawn on a terminal; "" when cleared
 }
 
 // New returns a bar writing to w; it redraws in place when w is a terminal.
@@ -66,6 +67,7 @@ func (b *Bar) Update(done int, status string) {
 	if pad > 0 {
 		line += strings.Repeat(" ", pad)
 	}
+	b.drawn = line
 	fmt.Fprint(b.w, line)
 }
 
@@ -73,5 +75,28 @@ func (b *Bar) Update(done int, status string) {
 func (b *Bar) Done() {
 	if b.tty {
 		fmt.Fprintln(b.w)
+		b.drawn, b.lastLen = "", 0
 	}
+}
+
+// Above returns a writer for whole lines printed while the bar is shown (to
+// w, which may be another stream on the same terminal): on a terminal the
+// bar's line is cleared first and redrawn below the text, so text and bar
+// never share a line.
+func (b *Bar) Above(w io.Writer) io.Writer { return above{b, w} }
+
+type above struct {
+	b *Bar
+	w io.Writer
+}
+
+func (a above) Write(p []byte) (int, error) {
+	b := a.b
+	if !b.tty || b.drawn == "" {
+		return a.w.Write(p)
+	}
+	fmt.Fprint(b.w, "\r"+strings.Repeat(" ", b.lastLen)+"\r")
+	n, err := a.w.Write(p)
+	fmt.Fprint(b.w, b.drawn)
+	return n, err
 }
