@@ -34,9 +34,8 @@ func newEvalCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Evaluate a checkpoint on a task's held-out split: greedy accuracy, mean@k, pass@k",
-		Example: `  entrolab eval --ckpt runs/base/addition-0123abcd --task addition
-  entrolab eval --ckpt runs/grpo_addition-s1 --k 16 --json
-  entrolab eval --ckpt runs/grpo_addition-s1/checkpoints/latest`,
+		Example: `  entrolab eval --ckpt runs/grpo_addition-s1 --k 16 --json
+  entrolab eval --ckpt runs/grpo_addition-s1/checkpoints/latest --task addition`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd, o) },
 	}
