@@ -142,6 +142,9 @@ func Flatten(cfg trainer.Config) map[string]string {
 
 // scalar renders a leaf the way YAML writes it ("0.0001", "true", "ppo").
 func scalar(x any) string {
+	if s, ok := x.(string); ok {
+		return s
+	}
 	if x == nil || (reflect.ValueOf(x).Kind() == reflect.Slice && reflect.ValueOf(x).Len() == 0) {
 		return ""
 	}

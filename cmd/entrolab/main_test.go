@@ -156,6 +156,12 @@ func TestMainJobEndToEnd(t *testing.T) {
 	os.Chdir(dir)
 	defer os.Chdir(wd)
 	out, err := execute(t, "train", "--steps", "3", "--set", "eval.problems=16", "--set", "base.sft.max_steps=60", "--set", "base.sft.eval_every=30")
+	t.Log(out)
+	for _, want := range []string{"train: done: runs/grpo_addition-s1 (", "reward", "held-out accuracy", "series: grpo_addition seed=1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, out)
 	}

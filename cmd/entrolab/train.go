@@ -285,6 +285,9 @@ func startServe(ctx context.Context, w io.Writer, root, addr string) (stop func(
 type barObserver struct{ b *progress.Bar }
 
 func (o barObserver) OnStep(t *trainer.Trainer, r trainer.Record) error {
+	if r.Step == 0 {
+		return nil // the base's evaluation: no training metrics yet
+	}
 	o.b.Update(r.Step, fmt.Sprintf("reward=%.3f entropy=%.3f", r.Metrics["critic/score/mean"], r.Metrics["actor/entropy"]))
 	return nil
 }
