@@ -64,10 +64,23 @@ func LoadResume(dir string, env, sets []string, flags []Flag) (trainer.Config, [
 	if err := checkGiven(cfg, given, where); err != nil {
 		return cfg, nil, err
 	}
-	old, now := Flatten(stored), Flatten(cfg)
-	oldOff, nowOff := Inactive(stored), Inactive(cfg)
-	var changes []Change
-	var refused []string
+	changes, refused := Diff(stored, cfg, where)
+	if len(refused) > 0 {
+		return cfg, nil, fmt.Errorf("configs: --resume %s: its config.yaml states what produced its data, so a resume may change only %s; refused: %s (start a new run with --out instead)",
+			dir, strings.Join(ResumeChangeable, ", "), strings.Join(refused, "; "))
+	}
+	return cfg, changes, nil
+}
+
+// Diff compares a run's stored config with a requested one over the
+// settings either reads: the changes ResumeChangeable allows, and one
+// message per other difference ("optim.lr is 0.0001 in the run, 0.001 by
+// --set optim.lr=1e-3"; where names the source of each requested key, if
+// known). A sweep cell can use it to refuse reusing a run directory whose
+// config differs from the one requested.
+func Diff(stored, requested trainer.Config, where map[string]string) (allowed []Change, refused []string) {
+	old, now := Flatten(stored), Flatten(requested)
+	oldOff, nowOff := Inactive(stored), Inactive(requested)
 	keys := make([]string, 0, len(now))
 	for k := range now {
 		keys = append(keys, k)
@@ -80,18 +93,14 @@ func LoadResume(dir string, env, sets []string, flags []Flag) (trainer.Config, [
 			continue
 		}
 		if changeable(k) {
-			changes = append(changes, Change{Key: k, Old: old[k], New: now[k]})
+			allowed = append(allowed, Change{Key: k, Old: old[k], New: now[k]})
 			continue
 		}
 		from := where[k]
 		if from == "" {
-			from = "requested"
+			from = "request"
 		}
 		refused = append(refused, fmt.Sprintf("%s is %s in the run, %s by %s", k, quoteEmpty(old[k]), quoteEmpty(now[k]), from))
 	}
-	if len(refused) > 0 {
-		return cfg, nil, fmt.Errorf("configs: --resume %s: its config.yaml states what produced its data, so a resume may change only %s; refused: %s (start a new run with --out instead)",
-			dir, strings.Join(ResumeChangeable, ", "), strings.Join(refused, "; "))
-	}
-	return cfg, changes, nil
+	return allowed, refused
 }
