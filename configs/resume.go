@@ -67,7 +67,7 @@ func LoadResume(dir string, env, sets []string, flags []Flag) (trainer.Config, [
 	changes, refused := Diff(stored, cfg, where)
 	if len(refused) > 0 {
 		return cfg, nil, fmt.Errorf("configs: --resume %s: its config.yaml states what produced its data, so a resume may change only %s; refused: %s (start a new run with --out instead)",
-			dir, strings.Join(ResumeChangeable, ", "), strings.Join(refused, "; "))
+			dir, strings.ReplaceAll(strings.Join(ResumeChangeable, ", "), "log.", "log.*"), strings.Join(refused, "; "))
 	}
 	return cfg, changes, nil
 }

@@ -296,7 +296,14 @@ func (o barObserver) OnStep(t *trainer.Trainer, r trainer.Record) error {
 // over smooth steps when smooth > 1.
 func writePlots(w interface{ Write([]byte) (int, error) }, dirs []string, out, format string, smooth int) error {
 	var runs []*plots.Run
+	seen := map[string]bool{}
 	for _, d := range dirs {
+		if abs, err := filepath.Abs(d); err == nil {
+			if seen[abs] {
+				continue // a run named twice is still one run
+			}
+			seen[abs] = true
+		}
 		r, err := plots.ReadRun(d)
 		if err != nil {
 			return err
