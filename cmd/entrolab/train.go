@@ -121,17 +121,32 @@ func (o *trainOptions) resolve(cmd *cobra.Command) (trainer.Config, string, erro
 }
 
 func runTrain(cmd *cobra.Command, o *trainOptions) error {
+	var lock *trainer.RunLock
+	if o.resume != "" { // the lock first: a running writer is named before its files are read
+		if _, err := os.Stat(o.resume); err != nil {
+			return fmt.Errorf("train: --resume %s: %w", o.resume, err)
+		}
+		l, err := trainer.LockRun(o.resume)
+		if err != nil {
+			return err
+		}
+		lock = l
+		defer lock.Unlock()
+	}
 	cfg, dir, err := o.resolve(cmd)
 	if err != nil {
 		return err
 	}
 	w := cmd.ErrOrStderr()
 	announceBLAS(w)
-	lock, err := trainer.LockRun(dir)
-	if err != nil {
-		return err
+	if lock == nil {
+		l, err := trainer.LockRun(dir)
+		if err != nil {
+			return err
+		}
+		lock = l
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	var sftBar *progress.Bar
 	r, err := trainer.OpenContext(cmd.Context(), cfg, dir, o.resume != "", o.force, func(p sft.Progress) {
 		if sftBar == nil {
