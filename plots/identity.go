@@ -13,8 +13,19 @@ import (
 
 // NotIdentity are the settings of config.yaml that do not make a run a
 // different configuration: the seed (runs differing only in it share one
-// band) and the run directory.
-var NotIdentity = map[string]bool{"seed": true, "out": true}
+// band), the run directory, and the logging and checkpoint cadence and the
+// evaluation cadence, which change what is recorded, never what a step
+// computes. A key ending in "." covers its section.
+var NotIdentity = []string{"seed", "out", "log.", "checkpoint.", "eval.every"}
+
+func notIdentity(key string) bool {
+	for _, p := range NotIdentity {
+		if key == p || strings.HasSuffix(p, ".") && strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // maxLabelSettings bounds the settings a series label lists.
 const maxLabelSettings = 4
@@ -51,7 +62,7 @@ func flattenConfig(b []byte) (map[string]string, error) {
 func identityKey(cfg map[string]string) string {
 	keys := make([]string, 0, len(cfg))
 	for k := range cfg {
-		if !NotIdentity[k] {
+		if !notIdentity(k) {
 			keys = append(keys, k)
 		}
 	}
@@ -101,7 +112,7 @@ func Distinguishing(groups []Group) [][]string {
 		}
 		var differ []string
 		for k := range keys {
-			if NotIdentity[k] {
+			if notIdentity(k) {
 				continue
 			}
 			v0, ok0 := groups[idx[0]].Runs[0].Config[k]

@@ -56,6 +56,11 @@ func TestRunIdentity(t *testing.T) {
 	if rows[0].Group == rows[1].Group || rows[1].Group != rows[2].Group || !strings.Contains(rows[0].Label, "optim.lr=0.001") {
 		t.Errorf("summary rows %+v", rows)
 	}
+	// the log cadence changes what is printed, not what a step computes
+	relog, _ := ReadRun(writeRun(t, filepath.Join(root, "relog"), cfg("0.001", "2")+"log:\n  every: 5\n", 0.5))
+	if g := GroupRuns([]*Run{runs[0], relog}); len(g) != 1 {
+		t.Errorf("log.every split a config into %d series", len(g))
+	}
 	// different names: the name alone tells them apart
 	other, _ := ReadRun(writeRun(t, filepath.Join(root, "cc"), "name: clip_cov_addition\nseed: 1\noptim:\n  lr: 0.001\n", 0.5))
 	g := GroupRuns([]*Run{runs[0], other})
