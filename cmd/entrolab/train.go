@@ -42,8 +42,10 @@ func newTrainCmd() *cobra.Command {
 		Use:   "train [EXPERIMENT|FILE.yaml]",
 		Short: "Run an RL experiment (default: GRPO on addition) and write metrics, checkpoints and plots",
 		Long: `train runs one experiment: a bundled one by name (see 'entrolab configs') or a
-YAML file. With no argument it runs ` + configs.DefaultExperiment + `. A missing base policy is
-pre-trained with SFT first and cached under runs/base/.
+YAML file (a file without name: is named after the file), given as the argument
+or with -c. With no argument it runs ` + configs.DefaultExperiment + `. A missing base policy is
+pre-trained with SFT first and cached under runs/base/<task>-<hash>, where
+'entrolab sft' writes too; --set base.checkpoint=DIR uses another.
 
 Settings: defaults < experiment YAML < ENTROLAB_* environment < --set key=value
 < flags. An environment variable names a key with dots as underscores:
@@ -52,8 +54,12 @@ RUN_DIR/config.yaml.
 
 The run directory (default runs/<name>-s<seed>) gets metrics.jsonl (one
 {"step": N, "data": {...}} line per step, verl's metric names), samples.jsonl,
-checkpoints/ and, at the end, the figures. --resume RUN_DIR continues a run
-exactly from its last checkpoint.`,
+checkpoints/ and, at the end, the figures; the base is evaluated first (val/*
+at step 0) and the run ends with a summary. --resume RUN_DIR continues a run
+exactly from its last checkpoint with the run's own config.yaml: only
+train.steps, log.*, eval.every and checkpoint.* may be changed (each change is
+recorded in RUN_DIR/config_history.jsonl); anything else is refused. One
+process at a time writes a run directory (RUN_DIR/lock).`,
 		Example: `  entrolab train
   entrolab train clip_cov_addition --set train.steps=200 --seed 2
   entrolab train -c clip_cov_addition --steps 50
