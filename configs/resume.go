@@ -36,8 +36,8 @@ func changeable(key string) bool {
 // It returns the config to continue with and the allowed changes made.
 func LoadResume(dir string, env, sets []string, flags []Flag) (trainer.Config, []Change, error) {
 	path := filepath.Join(dir, "config.yaml")
-	stored := trainer.DefaultConfig()
-	if err := Load(&stored, Source{File: path}); err != nil {
+	stored, err := LoadResolved(path)
+	if err != nil {
 		return stored, nil, err
 	}
 	ResolvePaths(&stored.Task, &stored.Reward, path)
@@ -103,4 +103,20 @@ func Diff(stored, requested trainer.Config, where map[string]string) (allowed []
 		refused = append(refused, fmt.Sprintf("%s is %s in the run, %s by %s", k, quoteEmpty(old[k]), quoteEmpty(now[k]), from))
 	}
 	return allowed, refused
+}
+
+// LoadResolved reads a config entrolab wrote itself (a run's config.yaml, a
+// sweep cell's resolved config, Dump's output): strictly, validated, but
+// without LoadTrain's refusal of settings the selection does not read, since
+// a full dump states every setting, read or not, at the value it had.
+func LoadResolved(path string) (trainer.Config, error) {
+	cfg := trainer.DefaultConfig()
+	src := Source{File: path}
+	if err := Load(&cfg, src); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, withLine(err, src)
+	}
+	return cfg, nil
 }

@@ -74,6 +74,10 @@ func identityKey(cfg map[string]string) string {
 	return fmt.Sprintf("config-%x", h.Sum(nil)[:8])
 }
 
+// isIdentity reports whether a group key is an identityKey (not a grouping
+// the caller set).
+func isIdentity(key string) bool { return strings.HasPrefix(key, "config-") }
+
 // readIdentity fills r.Config from dir/config.yaml and makes r.Group its
 // identity.
 func readIdentity(r *Run, dir string) {
@@ -96,7 +100,7 @@ func Distinguishing(groups []Group) [][]string {
 	out := make([][]string, len(groups))
 	byName := map[string][]int{}
 	for i, g := range groups {
-		if c := g.Runs[0].Config; c != nil {
+		if c := g.Runs[0].Config; c != nil && isIdentity(g.Key) {
 			byName[c["name"]] = append(byName[c["name"]], i)
 		}
 	}
@@ -145,8 +149,8 @@ func nameGroups(groups []Group) {
 	for i := range groups {
 		g := &groups[i]
 		c := g.Runs[0].Config
-		if c == nil {
-			continue
+		if c == nil || !isIdentity(g.Key) {
+			continue // no config, or grouped explicitly (Run.Group set by the caller): keep its key
 		}
 		name := c["name"]
 		if name == "" {

@@ -61,6 +61,12 @@ func TestRunIdentity(t *testing.T) {
 	if g := GroupRuns([]*Run{runs[0], relog}); len(g) != 1 {
 		t.Errorf("log.every split a config into %d series", len(g))
 	}
+	// a grouping the caller sets (a sweep's variant labels) is kept
+	a, b := *runs[0], *runs[1]
+	a.Group, b.Group = "variant lr", "variant lr"
+	if g := GroupRuns([]*Run{&a, &b}); len(g) != 1 || g[0].Label() != "variant lr (2 seeds)" {
+		t.Errorf("explicit group: %d groups, %q", len(g), g[0].Label())
+	}
 	// different names: the name alone tells them apart
 	other, _ := ReadRun(writeRun(t, filepath.Join(root, "cc"), "name: clip_cov_addition\nseed: 1\noptim:\n  lr: 0.001\n", 0.5))
 	g := GroupRuns([]*Run{runs[0], other})

@@ -46,6 +46,7 @@ type SummaryRow struct {
 func Summarize(runs []*Run) []SummaryRow {
 	var rows []SummaryRow
 	groupName := map[*Run]string{}
+	named := map[*Run]bool{}
 	for _, g := range GroupRuns(runs) {
 		name := g.Name
 		if name == "" {
@@ -53,6 +54,7 @@ func Summarize(runs []*Run) []SummaryRow {
 		}
 		for _, r := range g.Runs {
 			groupName[r] = name
+			named[r] = g.Name != ""
 		}
 	}
 	for _, r := range runs {
@@ -61,7 +63,7 @@ func Summarize(runs []*Run) []SummaryRow {
 		}
 		steps := r.Steps()
 		label := r.Label
-		if g := groupName[r]; g != "" && r.Config != nil {
+		if g := groupName[r]; named[r] {
 			label = g
 			if r.Seed != "" {
 				label += " seed=" + r.Seed

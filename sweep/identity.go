@@ -94,6 +94,7 @@ func configDiff(stored, want trainer.Config) ([]string, error) {
 		if c.Base.Checkpoint == "" {
 			c.Base.Checkpoint = trainer.BasePath(*c)
 		}
+		c.Base.SFT = trainer.DefaultConfig().Base.SFT // read only to make the base, whose path above hashes them; config.yaml leaves them out
 	}
 	a, err := flatConfig(stored)
 	if err != nil {

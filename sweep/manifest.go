@@ -122,7 +122,7 @@ func ReadManifest(dir string) (Manifest, error) {
 // that it still has the cell's id.
 func cellConfig(dir string, cell Cell) (trainer.Config, error) {
 	path := filepath.Join(dir, CellsDir, cell.ID+".yaml")
-	cfg, err := configs.LoadTrain(path, nil, nil)
+	cfg, err := configs.LoadResolved(path)
 	if err != nil {
 		return cfg, fmt.Errorf("sweep: cell %d (%s): %w", cell.Index, cell.Name, err)
 	}
@@ -143,7 +143,7 @@ func checkStored(dir string, cell Cell, want trainer.Config) error {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	stored, err := configs.LoadTrain(path, nil, nil)
+	stored, err := configs.LoadResolved(path)
 	if err != nil {
 		return fmt.Errorf("sweep: cell %s: its stored %s does not load: %w", cell.Name, path, err)
 	}
