@@ -46,11 +46,16 @@ func TestEveryHelpExample(t *testing.T) {
 	}
 	exp, _ := configs.Experiment("grpo_addition")
 	os.WriteFile("my_experiment.yaml", exp, 0o644)
-	os.WriteFile("my_sweep.yaml", []byte("name: mine\nexperiments: [grpo_addition]\nseeds: [1]\nset: [\"eval.problems=8\"]\n"), 0o644)
+	os.WriteFile("my_sweep.yaml", []byte("name: mine\nexperiments: [grpo_addition]\nseeds: [1, 2, 3, 4]\nworkers: 1\nslurm:\n  entrolab: bin/entrolab\nset: [\"eval.problems=8\"]\n"), 0o644)
 
+	// every command's examples, a subcommand's after its parent's
 	cmds := map[string]string{}
 	for _, c := range newRoot().Commands() {
-		cmds[c.Name()] = c.Example
+		ex := c.Example
+		for _, sub := range c.Commands() {
+			ex += "\n" + sub.Example
+		}
+		cmds[c.Name()] = ex
 	}
 	ran := 0
 	for _, name := range exampleOrder {
@@ -87,7 +92,7 @@ func TestEveryHelpExample(t *testing.T) {
 				}
 				expanded = append(expanded, a)
 			}
-			if name == "sweep" {
+			if name == "sweep" && slicesIndex(expanded, "-c") >= 0 {
 				expanded = append(expanded, "--set", "train.steps=2", "--set", "eval.problems=8", "--set", "eval.k=2")
 			}
 			for _, kv := range exampleEnv[name] {
