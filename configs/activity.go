@@ -3,7 +3,6 @@ package configs
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 
@@ -285,47 +284,4 @@ func deletePath(m map[string]any, parts []string) {
 	if len(sub) == 0 {
 		delete(m, parts[0])
 	}
-}
-
-// givenKeys lists the settings src sets explicitly (in its YAML, its
-// ENTROLAB_* variables or its --set pairs), each with where it came from.
-func givenKeys(src Source, data []byte, known map[string]string) ([]string, map[string]string) {
-	where := map[string]string{}
-	name := src.Name
-	if src.File != "" {
-		name = src.File
-	}
-	if len(data) > 0 {
-		var m map[string]any
-		var doc yaml.Node
-		if yaml.Unmarshal(data, &m) == nil && yaml.Unmarshal(data, &doc) == nil {
-			fk := map[string]reflect.Kind{}
-			flatten("", m, fk)
-			for k := range fk {
-				where[k] = name + lineOf(&doc, k)
-			}
-		}
-	}
-	for _, kv := range src.Env {
-		k, _, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, EnvPrefix+"_") || notSettings[k] {
-			continue
-		}
-		want := strings.ToLower(strings.TrimPrefix(k, EnvPrefix+"_"))
-		for kk := range known {
-			if strings.ReplaceAll(kk, ".", "_") == want {
-				where[kk] = "environment " + k
-			}
-		}
-	}
-	for _, s := range src.Sets {
-		k, _, _ := strings.Cut(s, "=")
-		where[strings.TrimSpace(k)] = "--set " + s
-	}
-	keys := make([]string, 0, len(where))
-	for k := range where {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys, where
 }

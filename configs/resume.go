@@ -40,7 +40,6 @@ func LoadResume(dir string, env, sets []string, flags []Flag) (trainer.Config, [
 	if err != nil {
 		return stored, nil, err
 	}
-	ResolvePaths(&stored.Task, &stored.Reward, path)
 	cfg := trainer.DefaultConfig()
 	src := Source{File: path, Env: env, Sets: sets, Flags: flags}
 	origins, err := LoadOrigins(&cfg, src)
@@ -112,11 +111,13 @@ func Diff(stored, requested trainer.Config, where map[string]string) (allowed []
 func LoadResolved(path string) (trainer.Config, error) {
 	cfg := trainer.DefaultConfig()
 	src := Source{File: path}
-	if err := Load(&cfg, src); err != nil {
+	origins, err := LoadOrigins(&cfg, src)
+	if err != nil {
 		return cfg, err
 	}
+	ResolvePaths(&cfg.Task, &cfg.Reward, src.File)
 	if err := cfg.Validate(); err != nil {
-		return cfg, withLine(err, src)
+		return cfg, WithOrigin(err, origins)
 	}
 	return cfg, nil
 }
