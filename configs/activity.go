@@ -93,6 +93,16 @@ var readByTable = []readBy{
 	{Prefix: "task.countdown", Selector: "task.name", Values: []string{"countdown"}},
 	// the cosine floor exists only with a decay
 	{Prefix: "optim.min_lr_ratio", Selector: "optim.total_steps", Values: []string{"!0"}},
+	// a task read from files (task.name: dataset) and its verifier
+	{Prefix: "task.train", Selector: "task.name", Values: []string{"dataset"}},
+	{Prefix: "task.test", Selector: "task.name", Values: []string{"dataset"}},
+	{Prefix: "task.tokenizer", Selector: "task.name", Values: []string{"dataset"}},
+	{Prefix: "task.verifier", Selector: "task.name", Values: []string{"dataset"}},
+	{Prefix: "task.allow_overlap", Selector: "task.name", Values: []string{"dataset"}},
+	{Prefix: "task.numeric", Selector: "task.name", Values: []string{"dataset"}},
+	{Prefix: "task.choice", Selector: "task.name", Values: []string{"dataset"}},
+	{Prefix: "task.regex", Selector: "task.name", Values: []string{"dataset"}},
+	{Prefix: "task.expression", Selector: "task.name", Values: []string{"dataset"}},
 	// sampling details read only when they apply
 	{Prefix: "eval.temperature", Selector: "eval.k", Values: []string{"!0"}},
 	{Prefix: "log.samples", Selector: "log.sample_every", Values: []string{"!0"}},

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -214,6 +215,16 @@ func TestEverySettingActs(t *testing.T) {
 				return
 			}
 			if _, ok := dataDependent[key]; ok {
+				return
+			}
+			if act, _ := Activation(key); slices.Contains(act, "task.name=dataset") {
+				// needs task files; a dataset's keys are checked by the dataset
+				// tests (reward, configs TestDatasetPaths, examples/reverse);
+				// here: refused by name without task.name dataset
+				val := candidates(key, "")[0]
+				if _, err := load([]string{key + "=" + val}); err == nil || !namesKey(err, key) && !strings.Contains(err.Error(), strings.Join(strings.Split(key, ".")[:2], ".")) {
+					t.Fatalf("%s=%s without a dataset task: %v, want a refusal naming it", key, val, err)
+				}
 				return
 			}
 			act, ok := Activation(key)
