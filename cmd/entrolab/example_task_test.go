@@ -43,10 +43,14 @@ func metricSeries(t *testing.T, run, key string) []float64 {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var l struct {
+			Step int                `json:"step"`
 			Data map[string]float64 `json:"data"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatal(err)
+		}
+		if l.Step == 0 {
+			continue // the base's evaluation (val/* only)
 		}
 		out = append(out, l.Data[key])
 	}
@@ -92,12 +96,14 @@ func TestReverseExample(t *testing.T) {
 		t.Errorf("reward.log = %q, want the script's hash", log)
 	}
 
-	// The same run with a reward command that crashes on its third request.
+	// The same run with a reward command that crashes on its fifth request:
+	// the base's evaluation at step 0 makes two (greedy, k samples), steps 1
+	// and 2 one each, so it is step 3's.
 	crash := `import json, os, sys
 n = 0
 for line in sys.stdin:
     n += 1
-    if n == 3 and os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "CRASH")):
+    if n == 5 and os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "CRASH")):
         print("Traceback: deliberate crash", file=sys.stderr)
         sys.exit(1)
     req = json.loads(line)
@@ -117,7 +123,7 @@ for line in sys.stdin:
 	os.WriteFile(filepath.Join(dir, "CRASH"), nil, 0o644)
 	args := append([]string{"train", "reverse.yaml", "--out", "runs/crashy", "--set", `reward.command=["python3", "crash.py"]`}, small...)
 	out, err = execute(t, args...)
-	if err == nil || !strings.Contains(err.Error(), `reward command ["python3" "`+filepath.Join(dir, "crash.py")+`"]: request 3`) ||
+	if err == nil || !strings.Contains(err.Error(), `reward command ["python3" "`+filepath.Join(dir, "crash.py")+`"]: request 5`) ||
 		!strings.Contains(err.Error(), "deliberate crash") || !strings.Contains(err.Error(), "step 3") {
 		t.Fatalf("crashing reward command: err = %v\n%s", err, out)
 	}
