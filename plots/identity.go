@@ -85,6 +85,13 @@ func readIdentity(r *Run, dir string) {
 	if err != nil {
 		return
 	}
+	SetIdentity(r, b)
+}
+
+// SetIdentity fills r.Config from a run's config.yaml and makes r.Group its
+// identity, as ReadRun does (for readers of runs that parse files themselves).
+func SetIdentity(r *Run, configYAML []byte) {
+	b := configYAML
 	cfg, err := flattenConfig(b)
 	if err != nil || len(cfg) == 0 {
 		return

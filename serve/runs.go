@@ -329,7 +329,8 @@ func (s *Server) readRun(id, abs string) (*plots.Run, error) {
 	}
 	r := parseMetrics(b)
 	r.Dir = abs
-	if cb, _, err := s.readInRoot(id+"/"+plots.ConfigFile, 1<<20, false); err == nil {
+	cb, _, cerr := s.readInRoot(id+"/"+plots.ConfigFile, 1<<20, false)
+	if cerr == nil {
 		c := parseConfig(cb)
 		r.Name, r.Seed = strings.TrimSpace(c.Name), strings.TrimSpace(c.Seed)
 	}
@@ -342,6 +343,9 @@ func (s *Server) readRun(id, abs string) (*plots.Run, error) {
 		r.Label = filepath.Base(abs)
 	}
 	r.Group = plots.GroupKey(r)
+	if cerr == nil {
+		plots.SetIdentity(r, cb) // the group plots.ReadRun gives: the resolved config without the seed
+	}
 	return r, nil
 }
 
