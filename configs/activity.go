@@ -28,7 +28,7 @@ type readBy struct {
 	Why      string // for rules with no Selector: what is used instead
 }
 
-var clipLosses = []string{"ppo", "ppo_clip_higher", "clip_cov", "kl_cov", "cegppo", "hapo"}
+var clipLosses = []string{"ppo", "ppo_clip_higher", "clip_cov", "kl_cov", "cegppo", "hapo", "gspo", "cispo", "sapo", "entropy_adv"}
 
 var readByTable = []readBy{
 	// advantage estimators
@@ -46,10 +46,13 @@ var readByTable = []readBy{
 	{Prefix: "algorithm.loss.kl_cov", Selector: "algorithm.loss.name", Values: []string{"kl_cov"}},
 	{Prefix: "algorithm.loss.cegppo", Selector: "algorithm.loss.name", Values: []string{"cegppo"}},
 	{Prefix: "algorithm.loss.hapo", Selector: "algorithm.loss.name", Values: []string{"hapo"}},
-	// entropy-family policy losses: selected by algorithm.loss.name
-	{Prefix: "algorithm.entropy_loss.name", Why: "the policy loss is selected by algorithm.loss.name (steer, aepo)"},
-	{Prefix: "algorithm.entropy_loss.steer", Selector: "algorithm.loss.name", Values: []string{"steer"}},
-	{Prefix: "algorithm.entropy_loss.aepo", Selector: "algorithm.loss.name", Values: []string{"aepo"}},
+	{Prefix: "algorithm.loss.gspo", Selector: "algorithm.loss.name", Values: []string{"gspo"}},
+	{Prefix: "algorithm.loss.cispo", Selector: "algorithm.loss.name", Values: []string{"cispo"}},
+	{Prefix: "algorithm.loss.sapo", Selector: "algorithm.loss.name", Values: []string{"sapo"}},
+	{Prefix: "algorithm.loss.entropy_adv", Selector: "algorithm.loss.name", Values: []string{"entropy_adv"}},
+	// entropy-family policy losses
+	{Prefix: "algorithm.loss.steer", Selector: "algorithm.loss.name", Values: []string{"steer"}},
+	{Prefix: "algorithm.loss.aepo", Selector: "algorithm.loss.name", Values: []string{"aepo"}},
 	// entropy regularizers
 	{Prefix: "algorithm.entropy.bonus", Selector: "algorithm.entropy.name", Values: []string{"bonus", "adaptive_bonus"}},
 	{Prefix: "algorithm.entropy.adaptive", Selector: "algorithm.entropy.name", Values: []string{"adaptive_bonus"}},
@@ -59,7 +62,7 @@ var readByTable = []readBy{
 	{Prefix: "algorithm.loss.loss_scale_factor", Selector: "algorithm.loss.loss_agg_mode", Values: []string{"seq-mean-token-sum-norm"}},
 	{Prefix: "algorithm.kl.loss_scale_factor", Selector: "algorithm.kl.loss_agg_mode", Values: []string{"seq-mean-token-sum-norm"}},
 	{Prefix: "algorithm.entropy.bonus.loss_scale_factor", Selector: "algorithm.entropy.bonus.agg", Values: []string{"seq-mean-token-sum-norm"}},
-	{Prefix: "algorithm.entropy_loss.steer.loss_scale_factor", Selector: "algorithm.entropy_loss.steer.agg", Values: []string{"seq-mean-token-sum-norm"}},
+	{Prefix: "algorithm.loss.steer.loss_scale_factor", Selector: "algorithm.loss.steer.agg", Values: []string{"seq-mean-token-sum-norm"}},
 	// AEnt's coefficient controller
 	{Prefix: "algorithm.entropy.aent.coeff_box_high", Selector: "algorithm.entropy.aent.adaptive_coeff", Values: []string{"true"}},
 	{Prefix: "algorithm.entropy.aent.coeff_box_low", Selector: "algorithm.entropy.aent.adaptive_coeff", Values: []string{"true"}},
@@ -77,8 +80,7 @@ var readByTable = []readBy{
 	// switched parts
 	{Prefix: "algorithm.hapo_temperature", Selector: "algorithm.hapo_temperature.enabled", Values: []string{"true"}},
 	{Prefix: "algorithm.hapo_temperature.enabled"},
-	{Prefix: "algorithm.aepo", Selector: "algorithm.aepo.enabled", Values: []string{"true"}},
-	{Prefix: "algorithm.aepo.enabled"},
+	{Prefix: "algorithm.aepo", Selector: "algorithm.loss.name", Values: []string{"aepo"}},
 	{Prefix: "algorithm.em_rl", Selector: "algorithm.em_rl.enabled", Values: []string{"true"}},
 	{Prefix: "algorithm.em_rl.enabled"},
 	{Prefix: "algorithm.em_rl.agg", Why: "EM-RL's reward reads only algorithm.em_rl.reward and per_token"},

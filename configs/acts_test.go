@@ -47,7 +47,7 @@ var dataDependent = map[string]string{
 	"algorithm.loss.ppo_clip_higher.log_ratio_clamp": "a log-ratio beyond the clamp",
 	"algorithm.loss.cegppo.beta2":                    "a token clipped below with a negative advantage",
 	"task.countdown.require_all":                     "a countdown answer that leaves numbers unused and is otherwise right",
-	"algorithm.entropy_loss.aepo.clip_ratio_dual":    "(its range error names aepo.clip_ratio_c: entropy/ppo.go validateClip)",
+	"algorithm.loss.aepo.clip_ratio_dual":            "(its range error names aepo.clip_ratio_c: entropy/ppo.go validateClip)",
 	"algorithm.entropy.adaptive.delta":               "a second step below the target entropy",
 	"algorithm.entropy.adaptive.max":                 "a coefficient growing past max",
 	"algorithm.entropy.adaptive.min":                 "a coefficient shrinking past min",

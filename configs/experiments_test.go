@@ -103,7 +103,8 @@ func TestInactiveSettingsRefused(t *testing.T) {
 		{"grpo_addition", "algorithm.loss.clip_cov.clip_cov_ratio=0.001"},
 		{"grpo_addition", "base.sft.max_new_tokens=12"},
 		{"grpo_addition", "algorithm.entropy.bonus.coef=0.01"},
-		{"aepo_addition", "algorithm.entropy_loss.steer.linear=false"},
+		{"aepo_addition", "algorithm.loss.steer.linear=false"},
+		{"grpo_addition", "algorithm.aepo.entropy_base=0.3"},
 	} {
 		_, err := LoadTrain(tc.exp, nil, []string{tc.set})
 		key, _, _ := strings.Cut(tc.set, "=")

@@ -159,26 +159,27 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 	return tw.Flush()
 }
 
-// resolveCheckpoint turns what --ckpt names into a checkpoint directory: a
-// checkpoint directory itself (it has manifest.json), a run directory (its
-// checkpoints/latest), or a "latest" pointer file.
+// resolveCheckpoint turns what --ckpt (or export's and score's argument)
+// names into a checkpoint directory: a checkpoint directory itself (it has
+// manifest.json) or a Hugging Face directory, a run directory (its
+// checkpoints/latest), a checkpoints directory, or a "latest" pointer file.
 func resolveCheckpoint(p string) (string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return "", fmt.Errorf("eval: --ckpt %s: %w", p, err)
+		return "", fmt.Errorf("checkpoint %s: %w", p, err)
 	}
 	if !st.IsDir() {
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return "", fmt.Errorf("eval: --ckpt %s: %w", p, err)
+			return "", fmt.Errorf("checkpoint %s: %w", p, err)
 		}
 		name := strings.TrimSpace(string(b))
 		if name == "" || strings.ContainsAny(name, "/\\") || name == ".." {
-			return "", fmt.Errorf("eval: --ckpt %s: not a checkpoint pointer (holds %q)", p, name)
+			return "", fmt.Errorf("checkpoint %s: not a checkpoint pointer (holds %q)", p, name)
 		}
 		return resolveCheckpoint(filepath.Join(filepath.Dir(p), name))
 	}
-	if _, err := os.Stat(filepath.Join(p, "manifest.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(p, "manifest.json")); err == nil || policy.IsHFDir(p) {
 		return p, nil
 	}
 	if _, err := os.Stat(filepath.Join(p, "checkpoints", "latest")); err == nil {
@@ -187,5 +188,5 @@ func resolveCheckpoint(p string) (string, error) {
 	if _, err := os.Stat(filepath.Join(p, "latest")); err == nil {
 		return resolveCheckpoint(filepath.Join(p, "latest"))
 	}
-	return "", fmt.Errorf("eval: --ckpt %s: neither a checkpoint (no manifest.json), a run directory (no checkpoints/latest) nor a checkpoints directory", p)
+	return "", fmt.Errorf("%s is neither a checkpoint (no manifest.json or config.json), a run directory (no checkpoints/latest) nor a checkpoints directory", p)
 }

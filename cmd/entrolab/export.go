@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/entrolab/entrolab/policy"
 	"github.com/spf13/cobra"
@@ -50,22 +47,4 @@ transformers.js read it as it is. OUT must not exist or be empty.`,
 	}
 	cmd.Flags().BoolVar(&hf, "hf", false, "write a Hugging Face (transformers) GPT-2 directory")
 	return cmd
-}
-
-// resolveCheckpoint maps a run directory to its latest checkpoint
-// (checkpoints/latest names it); a checkpoint or Hugging Face directory is
-// returned as it is.
-func resolveCheckpoint(path string) (string, error) {
-	if _, err := os.Stat(filepath.Join(path, "manifest.json")); err == nil || policy.IsHFDir(path) {
-		return path, nil
-	}
-	b, err := os.ReadFile(filepath.Join(path, "checkpoints", "latest"))
-	if err != nil {
-		return "", fmt.Errorf("%s is neither a checkpoint (no manifest.json or config.json) nor a run directory (no checkpoints/latest)", path)
-	}
-	name := strings.TrimSpace(string(b))
-	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
-		return "", fmt.Errorf("%s: checkpoints/latest names %q, not a checkpoint directory", path, name)
-	}
-	return filepath.Join(path, "checkpoints", name), nil
 }
