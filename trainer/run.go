@@ -459,10 +459,10 @@ func lineStep(line []byte) (int, bool) {
 		return 0, false
 	}
 	n, err := strconv.Atoi(l.Step.String())
-	if err != nil || n < 1 {
+	if err != nil || n < 0 {
 		return 0, false
 	}
-	return n, true
+	return n, true // 0: the base's evaluation
 }
 
 // splitLines yields each newline-terminated line (a torn last line without
@@ -494,9 +494,16 @@ func ContiguousSteps(b []byte) int {
 // (the first well-formed line of each step); every other line (malformed,
 // no step, duplicate, out of order, beyond n, torn) is returned as rejected.
 func RepairMetrics(b []byte, n int) (kept, rejected []byte) {
-	next := 1
+	next, first := 1, true
 	rest := splitLines(b, func(line []byte) {
-		if s, ok := lineStep(line); ok && s == next && s <= n {
+		s, ok := lineStep(line)
+		if ok && first && s == 0 { // the base's evaluation (EvaluateBase), before step 1
+			kept = append(append(kept, line...), '\n')
+			first = false
+			return
+		}
+		first = false
+		if ok && s == next && s <= n {
 			kept = append(append(kept, line...), '\n')
 			next++
 			return

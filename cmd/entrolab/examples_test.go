@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,7 +16,7 @@ import (
 
 // exampleOrder runs the commands whose examples make what later examples
 // read (a base, runs) first.
-var exampleOrder = []string{"version", "tasks", "configs", "sft", "train", "eval", "plot", "sweep"}
+var exampleOrder = []string{"version", "tasks", "configs", "sft", "train", "eval", "score", "export", "plot", "sweep"}
 
 // shrink keeps every example's shape but cuts its size so the whole set
 // runs in seconds: step counts become 2.
@@ -44,6 +46,10 @@ func TestEveryHelpExample(t *testing.T) {
 	if err := os.CopyFS(trainer.BasePath(cfg), os.DirFS(policytest.BaseDir())); err != nil {
 		t.Fatal(err)
 	}
+	// a base written with sft --out runs/base-addition, as score's and export's examples name
+	if err := os.CopyFS(filepath.Join("runs", "base-addition"), os.DirFS(policytest.BaseDir())); err != nil {
+		t.Fatal(err)
+	}
 	exp, _ := configs.Experiment("grpo_addition")
 	os.WriteFile("my_experiment.yaml", exp, 0o644)
 	os.WriteFile("my_sweep.yaml", []byte("name: mine\nexperiments: [grpo_addition]\nseeds: [1, 2, 3, 4]\nworkers: 1\nslurm:\n  entrolab: bin/entrolab\nset: [\"eval.problems=8\"]\n"), 0o644)
@@ -69,6 +75,10 @@ func TestEveryHelpExample(t *testing.T) {
 			line = strings.TrimSpace(line)
 			if line == "" {
 				continue
+			}
+			stdin := ""
+			if pre, rest, ok := strings.Cut(line, " | "); ok && strings.HasPrefix(pre, "echo ") {
+				stdin, line = strings.Trim(strings.TrimPrefix(pre, "echo "), "'")+"\n", rest
 			}
 			args := strings.Fields(shrink.ReplaceAllString(line, "${1}2"))
 			if args[0] != "entrolab" {
@@ -99,7 +109,7 @@ func TestEveryHelpExample(t *testing.T) {
 				k, v, _ := strings.Cut(kv, "=")
 				t.Setenv(k, v)
 			}
-			out, err := execute(t, expanded...)
+			out, err := executeIn(t, stdin, expanded...)
 			for _, kv := range exampleEnv[name] {
 				k, _, _ := strings.Cut(kv, "=")
 				os.Unsetenv(k)
@@ -133,4 +143,17 @@ func slicesIndex(xs []string, s string) int {
 		}
 	}
 	return -1
+}
+
+// executeIn is execute with stdin.
+func executeIn(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
 }
