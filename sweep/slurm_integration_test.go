@@ -273,7 +273,7 @@ slurm: {max_parallel: 2, cpus_per_task: 1, time: "15:00", mem: 1000M, extra: ["-
 		}
 		a := metricsWithoutTiming(t, filepath.Join(ldir, m.Cells[i].Name, "metrics.jsonl"))
 		b := metricsWithoutTiming(t, filepath.Join(sdir, m.Cells[i].Name, "metrics.jsonl"))
-		if len(a) != 60 || !reflect.DeepEqual(a, b) {
+		if len(a) != 61 || !reflect.DeepEqual(a, b) { // step 0 (the base's evaluation) and steps 1..60
 			t.Errorf("cell %s: metrics differ between the local and the Slurm executor (%d and %d lines)", m.Cells[i].Name, len(a), len(b))
 		}
 	}
