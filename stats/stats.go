@@ -252,7 +252,14 @@ func (b Bootstrap) Diff(x, y []float64, stat Statistic, paired bool) (Interval, 
 	if len(xs) < 2 || len(ys) < 2 {
 		return iv, nil
 	}
-	rng := b.rng(2)
+	iv.Low, iv.High = b.twoSample(2, r, lv, xs, ys, func(sx, sy []float64) float64 { return stat.eval(sx) - stat.eval(sy) })
+	return iv, nil
+}
+
+// twoSample resamples xs and ys independently r times and returns the
+// level interval of f over the resamples (stream names the draw).
+func (b Bootstrap) twoSample(stream uint64, r int, lv float64, xs, ys []float64, f func(sx, sy []float64) float64) (lo, hi float64) {
+	rng := b.rng(stream)
 	vals := make([]float64, r)
 	sx, sy := make([]float64, len(xs)), make([]float64, len(ys))
 	for i := range vals {
@@ -262,12 +269,10 @@ func (b Bootstrap) Diff(x, y []float64, stat Statistic, paired bool) (Interval, 
 		for j := range sy {
 			sy[j] = ys[rng.IntN(len(ys))]
 		}
-		vals[i] = stat.eval(sx) - stat.eval(sy)
+		vals[i] = f(sx, sy)
 	}
 	slices.Sort(vals)
-	iv.Low = percentileSorted(vals, 100*(1-lv)/2)
-	iv.High = percentileSorted(vals, 100*(1+lv)/2)
-	return iv, nil
+	return percentileSorted(vals, 100*(1-lv)/2), percentileSorted(vals, 100*(1+lv)/2)
 }
 
 // ProbImprovementCI is [ProbImprovement] of x over y with a bootstrap
@@ -282,21 +287,7 @@ func (b Bootstrap) ProbImprovementCI(x, y []float64) (Interval, error) {
 	if len(xs) < 2 || len(ys) < 2 {
 		return iv, nil
 	}
-	rng := b.rng(3)
-	vals := make([]float64, r)
-	sx, sy := make([]float64, len(xs)), make([]float64, len(ys))
-	for i := range vals {
-		for j := range sx {
-			sx[j] = xs[rng.IntN(len(xs))]
-		}
-		for j := range sy {
-			sy[j] = ys[rng.IntN(len(ys))]
-		}
-		vals[i] = ProbImprovement(sx, sy)
-	}
-	slices.Sort(vals)
-	iv.Low = percentileSorted(vals, 100*(1-lv)/2)
-	iv.High = percentileSorted(vals, 100*(1+lv)/2)
+	iv.Low, iv.High = b.twoSample(3, r, lv, xs, ys, ProbImprovement)
 	return iv, nil
 }
 
