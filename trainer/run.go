@@ -490,9 +490,10 @@ func ContiguousSteps(b []byte) int {
 	return next - 1
 }
 
-// RepairMetrics keeps exactly one line for each of steps 1..n, in order
-// (the first well-formed line of each step); every other line (malformed,
-// no step, duplicate, out of order, beyond n, torn) is returned as rejected.
+// RepairMetrics keeps the input's first line when it is step 0 (the base's
+// evaluation) and exactly one line for each of steps 1..n, in order (the
+// first well-formed line of each step); every other line (malformed, no
+// step, duplicate, out of order, beyond n, torn) is returned as rejected.
 func RepairMetrics(b []byte, n int) (kept, rejected []byte) {
 	next, first := 1, true
 	rest := splitLines(b, func(line []byte) {
