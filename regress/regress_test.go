@@ -288,8 +288,14 @@ func trajectoryGolden(blas string) string {
 	if b, err := os.ReadFile(main); err == nil && strings.Contains(string(b), "\n"+blas+"\n") {
 		return main
 	}
-	slug := strings.ToLower(strings.TrimPrefix(blas, "# blas: "))
-	slug, _, _ = strings.Cut(slug, " ")
+	// one file per BLAS and kernel: "gonum (pure Go)" -> gonum, "OpenBLAS
+	// (Haswell kernels)" -> openblas-haswell (sampled tokens can flip between
+	// kernels, so each pins its own trajectory)
+	name := strings.ToLower(strings.TrimPrefix(blas, "# blas: "))
+	slug, rest, _ := strings.Cut(name, " ")
+	if k, ok := strings.CutSuffix(strings.Trim(rest, "()"), " kernels"); ok {
+		slug += "-" + k
+	}
 	return "testdata/trajectory-" + slug + ".golden"
 }
 
