@@ -29,59 +29,53 @@ func FromFiles(files map[string][]byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokens: no tokenizer.json (nor GPT-2's vocab.json and merges.txt)")
 	}
 	var names SpecialNames
-	for _, f := range []string{"special_tokens_map.json", "tokenizer_config.json"} { // later wins
-		b := files[f]
-		if b == nil {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("tokens: %s: %v", f, err)
-		}
-		for _, x := range []struct {
-			key string
-			dst *string
-		}{{"bos_token", &names.BOS}, {"eos_token", &names.EOS}, {"pad_token", &names.Pad}} {
-			v, ok := m[x.key]
-			if !ok || v == nil {
-				continue
-			}
-			s, err := tokenName(v)
-			if err != nil {
-				return nil, fmt.Errorf("tokens: %s: %s: %v", f, x.key, err)
-			}
-			*x.dst = s
-		}
+	dst := map[string]*string{"bos_token": &names.BOS, "eos_token": &names.EOS, "pad_token": &names.Pad}
+	if err := eachSetting(files, []string{"special_tokens_map.json", "tokenizer_config.json"}, []string{"bos_token", "eos_token", "pad_token"}, func(key string, v any) error {
+		s, err := tokenName(v)
+		*dst[key] = s
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	t, err := parse(tj, names)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: tokenizer.json: %w", err)
 	}
-	for _, f := range []string{"config.json", "generation_config.json"} { // later wins
+	ids := map[string]*int{"bos_token_id": &t.bos, "eos_token_id": &t.eos, "pad_token_id": &t.pad}
+	if err := eachSetting(files, []string{"config.json", "generation_config.json"}, []string{"bos_token_id", "eos_token_id", "pad_token_id"}, func(key string, v any) error {
+		id, err := tokenID(v, t.VocabSize())
+		if err == nil {
+			*ids[key] = id
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// eachSetting calls set for every key of keys present and non-null in the
+// JSON objects of the named files, in order (a later file wins); an error
+// names the file and the key.
+func eachSetting(files map[string][]byte, names, keys []string, set func(key string, v any) error) error {
+	for _, f := range names {
 		b := files[f]
 		if b == nil {
 			continue
 		}
 		var m map[string]any
 		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("tokens: %s: %v", f, err)
+			return fmt.Errorf("tokens: %s: %v", f, err)
 		}
-		for _, x := range []struct {
-			key string
-			dst *int
-		}{{"bos_token_id", &t.bos}, {"eos_token_id", &t.eos}, {"pad_token_id", &t.pad}} {
-			v, ok := m[x.key]
-			if !ok || v == nil {
-				continue
+		for _, k := range keys {
+			if v, ok := m[k]; ok && v != nil {
+				if err := set(k, v); err != nil {
+					return fmt.Errorf("tokens: %s: %s: %v", f, k, err)
+				}
 			}
-			id, err := tokenID(v, t.VocabSize())
-			if err != nil {
-				return nil, fmt.Errorf("tokens: %s: %s: %v", f, x.key, err)
-			}
-			*x.dst = id
 		}
 	}
-	return t, nil
+	return nil
 }
 
 // tokenName reads "<eos>" or {"content": "<eos>", ...}.
