@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/entrolab/entrolab/plots"
@@ -76,13 +77,36 @@ func benchRoot(b *testing.B, runs, steps int) string {
 }
 
 // load GETs every URL (a page and what it loads) and fails on a non-200
-// answer other than a figure without data.
+// answer other than a figure without data. As a browser does, the first
+// (the page) is loaded alone and the rest (its figures and JSON) then
+// six at a time (Chromium's connections per host).
 func load(b *testing.B, h http.Handler, urls ...string) {
-	for _, u := range urls {
+	get := func(u string) error {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", u, nil))
 		if rec.Code != 200 && !(rec.Code == 404 && strings.HasPrefix(u, "/fig")) {
-			b.Fatalf("GET %s: %d %.200s", u, rec.Code, rec.Body.String())
+			return fmt.Errorf("GET %s: %d %.200s", u, rec.Code, rec.Body.String())
+		}
+		return nil
+	}
+	if err := get(urls[0]); err != nil {
+		b.Fatal(err)
+	}
+	sem := make(chan struct{}, 6)
+	errs := make([]error, len(urls))
+	var wg sync.WaitGroup
+	for i, u := range urls[1:] {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = get(u)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }
@@ -142,5 +166,20 @@ func BenchmarkPages(b *testing.B) {
 				b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/page")
 			})
 		}
+	}
+}
+
+// BenchmarkParseMetrics is a first parse of one run's metrics.jsonl (10,000
+// steps of the 34 keys, as benchRoot writes them): MB/s of the file.
+func BenchmarkParseMetrics(b *testing.B) {
+	root := benchRoot(b, 1, 10000)
+	data, err := os.ReadFile(filepath.Join(root, "sweep", "m0_addition-s1", plots.MetricsFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		parseMetrics(data)
 	}
 }

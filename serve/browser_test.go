@@ -276,6 +276,23 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("samples page: %v", tok)
 	}
 	samplesShot := shot()
+	// samples landing while the page is open appear without a reload
+	sf, err := os.OpenFile(filepath.Join(root, "live_addition-s1", "samples.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf.WriteString(`{"step":999,"prompt":"2+2=","completion":"4","answer":"4","reward":1,"advantage":0.5,"finish":"eos","correct":true,"tokens":["4","<eos>"],"logp":[-0.1,-0.01],"entropy":[0.3,0.01]}` + "\n")
+	sf.Close()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		v := eval(`({shown: [...document.querySelectorAll('#completions .meta')].some((m) => m.textContent.startsWith("step 999 ")),
+			option: !!document.querySelector('#step-filter option[value="999"]'), updates: Number(document.body.dataset.updates || 0)})`)
+		if v["shown"] == true && v["option"] == true && v["updates"].(float64) >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("samples page: a sample that landed is not shown without a reload: %v", v)
+		}
+	}
 	if ink, red := inkFraction(t, samplesShot, elemBox("#completions").rect()); ink < 0.02 || red <= 0 {
 		t.Errorf("samples page screenshot: %.3f ink, %.4f red", ink, red)
 	}

@@ -13,9 +13,11 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/entrolab/entrolab/plots"
@@ -419,6 +421,18 @@ func (s *Server) summaryRow(r *plots.Run) plots.SummaryRow {
 // compareRows summarises each group of runs: final reward and entropy as
 // mean (min–max) over its runs, mean held-out accuracy and fit R².
 func (s *Server) compareRows(runs []*plots.Run, ids map[*plots.Run]string) []groupRow {
+	// the runs' summaries first, on every core (each is cached)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s.summaryRow(r)
+		}()
+	}
+	wg.Wait()
 	var out []groupRow
 	for _, g := range compareGroups(runs) {
 		rows := make([]plots.SummaryRow, len(g.Runs))
@@ -574,6 +588,19 @@ type samplesPage struct {
 // maxShownSamples bounds the completions drawn on one samples page.
 const maxShownSamples = 200
 
+// handleAPISamples answers the version of a run's samples.jsonl (its size
+// and modification time, "" while there is none), which the samples page
+// polls to redraw itself when new samples land.
+func (s *Server) handleAPISamples(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	if _, err := s.runDir(id); err != nil {
+		httpError(w, err)
+		return
+	}
+	k, _ := s.fileKey(id + "/" + samplesFile)
+	writeJSON(w, map[string]string{"version": k})
+}
+
 func (s *Server) handleSamplesPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := q.Get("id")
@@ -590,7 +617,8 @@ func (s *Server) handleSamplesPage(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	p := samplesPage{pageData: pageData{Title: "samples " + id, Page: "samples", ID: id, Root: s.dir},
+	version, _ := s.fileKey(id + "/" + samplesFile)
+	p := samplesPage{pageData: pageData{Title: "samples " + id, Page: "samples", ID: id, Root: s.dir, Version: version},
 		Step: -1, Outcomes: []string{"all", "correct", "wrong"}, Outcome: "all"}
 	if st, err := strconv.Atoi(q.Get("step")); err == nil {
 		p.Step = st

@@ -21,22 +21,71 @@ import (
 // there (FuzzParseMetricsFast checks it). Warnings say the same things with
 // the same line numbers; only the first 20 are kept.
 func parseMetrics(b []byte) *plots.Run {
-	r := &plots.Run{Series: map[string]*plots.Series{}}
-	type point struct {
-		step int
-		v    float64
+	var p metricsParser
+	p.feed(b)
+	return p.run()
+}
+
+// metricsParser is parseMetrics fed in pieces of whole lines (a file read
+// in chunks): the same result as parseMetrics of their concatenation.
+type metricsParser struct {
+	r      plots.Run
+	lineNo int
+	cols   map[string]*column
+	// slots is the data keys of the last plain line in order, each with
+	// its column (nil: unshown): lines of one run list the same keys, so
+	// a key is mostly recognised by comparing it with the slot's bytes,
+	// without a map lookup. slots[i].key is strictly above slots[i-1].key
+	// whenever both are set (a slot is cleared when the one before it
+	// changes), so a line matching its slots in a row is in ascending order.
+	slots   []slot
+	scratch []fastPair
+	// lines is how many lines the input is expected to hold (0: unknown):
+	// the columns of the first line's keys, which a run records every
+	// step, are made that large at once instead of growing.
+	lines int
+}
+
+type slot struct {
+	key []byte
+	col *column
+}
+
+// column collects one key's points in line order; sorted stays true while
+// each step is above the last (no reordering or rewrite to resolve).
+type column struct {
+	steps  []int
+	vals   []float64
+	sorted bool
+}
+
+func (c *column) add(step int, v float64) {
+	if n := len(c.steps); n > 0 && step <= c.steps[n-1] {
+		c.sorted = false
 	}
-	raw := map[string]*[]point{}
-	add := func(k []byte, step int, v float64) {
-		p := raw[string(k)]
-		if p == nil {
-			p = &[]point{}
-			raw[string(k)] = p
+	c.steps = append(c.steps, step)
+	c.vals = append(c.vals, v)
+}
+
+func (p *metricsParser) col(k []byte) *column {
+	if p.cols == nil {
+		p.cols = map[string]*column{}
+	}
+	c := p.cols[string(k)]
+	if c == nil {
+		c = &column{sorted: true}
+		if p.r.Lines == 0 && p.lines > 0 {
+			c.steps, c.vals = make([]int, 0, p.lines), make([]float64, 0, p.lines)
 		}
-		*p = append(*p, point{step, v})
+		p.cols[string(k)] = c
 	}
-	var scratch []fastPair
-	for lineNo := 1; len(b) > 0; lineNo++ {
+	return c
+}
+
+// feed parses the lines of b (the last one may lack its newline).
+func (p *metricsParser) feed(b []byte) {
+	for len(b) > 0 {
+		p.lineNo++
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			line, b = b[:i], b[i+1:]
@@ -47,164 +96,312 @@ func parseMetrics(b []byte) *plots.Run {
 		if len(t) == 0 {
 			continue
 		}
-		var step int
-		var ok bool
-		if step, scratch, ok = fastLine(t, scratch[:0]); ok {
-			r.Lines++
-			for _, pr := range scratch {
-				if !unshown[string(pr.k)] {
-					add(pr.k, step, pr.v)
-				}
+		if step, ok := p.fastLine(t); ok {
+			p.r.Lines++
+			for _, pr := range p.scratch {
+				pr.col.add(step, pr.v)
 			}
 			continue
 		}
-		one, _ := plots.ParseMetrics(bytes.NewReader(filterMetrics(nil, t)))
-		r.Lines += one.Lines
-		r.Skipped += one.Skipped
-		r.Ignored += one.Ignored
-		for _, w := range one.Warnings {
-			if len(r.Warnings) < 20 {
-				r.Warnings = append(r.Warnings, strings.Replace(w, plots.MetricsFile+":1:", fmt.Sprintf("%s:%d:", plots.MetricsFile, lineNo), 1))
-			}
-		}
-		for k, s := range one.Series {
-			for i := range s.Steps {
-				add([]byte(k), s.Steps[i], s.Values[i])
-			}
+		p.slowLine(t)
+	}
+}
+
+// slowLine is a line of another form, through plots.ParseMetrics.
+func (p *metricsParser) slowLine(t []byte) {
+	one, _ := plots.ParseMetrics(bytes.NewReader(filterMetrics(nil, t)))
+	p.r.Lines += one.Lines
+	p.r.Skipped += one.Skipped
+	p.r.Ignored += one.Ignored
+	for _, w := range one.Warnings {
+		if len(p.r.Warnings) < 20 {
+			p.r.Warnings = append(p.r.Warnings, strings.Replace(w, plots.MetricsFile+":1:", fmt.Sprintf("%s:%d:", plots.MetricsFile, p.lineNo), 1))
 		}
 	}
-	for k, p := range raw {
-		pts := *p
-		sort.SliceStable(pts, func(i, j int) bool { return pts[i].step < pts[j].step })
-		s := &plots.Series{Key: k}
-		for i, pt := range pts {
-			if i+1 < len(pts) && pts[i+1].step == pt.step {
-				continue // a later line rewrote this step
+	for k, s := range one.Series {
+		c := p.col([]byte(k))
+		for i := range s.Steps {
+			c.add(s.Steps[i], s.Values[i])
+		}
+	}
+}
+
+// run is the parsed run: each column in step order, a later line winning
+// over an earlier one for the same step.
+func (p *metricsParser) run() *plots.Run {
+	r := p.r
+	r.Series = make(map[string]*plots.Series, len(p.cols))
+	for k, c := range p.cols {
+		if len(c.steps) == 0 {
+			continue // met only in lines that did not parse
+		}
+		s := &plots.Series{Key: k, Steps: c.steps, Values: c.vals}
+		if !c.sorted {
+			type point struct {
+				step int
+				v    float64
 			}
-			s.Steps = append(s.Steps, pt.step)
-			s.Values = append(s.Values, pt.v)
+			pts := make([]point, len(c.steps))
+			for i := range pts {
+				pts[i] = point{c.steps[i], c.vals[i]}
+			}
+			sort.SliceStable(pts, func(i, j int) bool { return pts[i].step < pts[j].step })
+			s.Steps, s.Values = nil, nil
+			for i, pt := range pts {
+				if i+1 < len(pts) && pts[i+1].step == pt.step {
+					continue // a later line rewrote this step
+				}
+				s.Steps = append(s.Steps, pt.step)
+				s.Values = append(s.Values, pt.v)
+			}
 		}
 		r.Series[k] = s
 	}
-	return r
+	return &r
 }
 
 type fastPair struct {
-	k []byte
-	v float64
+	col *column
+	v   float64
 }
 
 var nan = func() float64 { v, _ := strconv.ParseFloat("NaN", 64); return v }()
 
-// fastLine reads a line of the plain form; ok is false for anything else
-// (then nothing was taken from it).
-func fastLine(t []byte, pairs []fastPair) (step int, _ []fastPair, ok bool) {
+// fastLine reads a line of the plain form into p.scratch; ok is false for
+// anything else (then nothing was taken from it).
+func (p *metricsParser) fastLine(t []byte) (step int, ok bool) {
+	p.scratch = p.scratch[:0]
 	if t[0] != '{' {
-		return 0, pairs, false
+		return 0, false
 	}
-	p := 1
+	i := 1
 	haveStep, haveData := false, false
 	for first := true; ; first = false {
-		p = skipSpace(t, p)
-		if first && p < len(t) && t[p] == '}' {
-			return 0, pairs, false // no step
+		i = skipSpace(t, i)
+		if first && i < len(t) && t[i] == '}' {
+			return 0, false // no step
 		}
-		ks, ke, ok := plainKey(t, p)
+		ks, ke, ok := plainKey(t, i)
 		if !ok {
-			return 0, pairs, false
+			return 0, false
 		}
-		p = skipSpace(t, ke)
-		if p >= len(t) || t[p] != ':' {
-			return 0, pairs, false
+		i = skipSpace(t, ke)
+		if i >= len(t) || t[i] != ':' {
+			return 0, false
 		}
-		p = skipSpace(t, p+1)
+		i = skipSpace(t, i+1)
 		switch string(t[ks:ke]) {
 		case `"step"`:
-			e, ok := numberEnd(t, p)
-			if !ok || haveStep || e-p > 15 || bytes.ContainsAny(t[p:e], ".eE") {
-				return 0, pairs, false
+			e, ok := numberEnd(t, i)
+			if !ok || haveStep || e-i > 15 || bytes.ContainsAny(t[i:e], ".eE") {
+				return 0, false
 			}
-			n, err := strconv.Atoi(unsafe.String(&t[p], e-p))
+			n, err := strconv.Atoi(unsafe.String(&t[i], e-i))
 			if err != nil {
-				return 0, pairs, false
+				return 0, false
 			}
-			step, haveStep, p = n, true, e
+			step, haveStep, i = n, true, e
 		case `"data"`:
-			if haveData || p >= len(t) || t[p] != '{' {
-				return 0, pairs, false
+			if haveData || i >= len(t) || t[i] != '{' {
+				return 0, false
 			}
 			haveData = true
 			var ok bool
-			if p, pairs, ok = fastData(t, p, pairs); !ok {
-				return 0, pairs, false
+			if i, ok = p.fastData(t, i); !ok {
+				return 0, false
 			}
 		default:
-			return 0, pairs, false
+			return 0, false
 		}
-		p = skipSpace(t, p)
-		if p < len(t) && t[p] == ',' {
-			p++
+		i = skipSpace(t, i)
+		if i < len(t) && t[i] == ',' {
+			i++
 			continue
 		}
-		if p == len(t)-1 && t[p] == '}' && haveStep && haveData {
-			return step, pairs, true
+		if i == len(t)-1 && t[i] == '}' && haveStep && haveData {
+			return step, true
 		}
-		return 0, pairs, false
+		return 0, false
 	}
 }
 
-// fastData reads the data object at t[p] ('{'): ascending plain keys with
-// number or null values.
-func fastData(t []byte, p int, pairs []fastPair) (int, []fastPair, bool) {
-	p++
+// fastData reads the data object at t[i] ('{'): ascending plain keys with
+// number or null values. Values of unshown keys are checked, not parsed.
+func (p *metricsParser) fastData(t []byte, i int) (int, bool) {
+	i++
 	var prev []byte
+	prevHit := false // the previous member matched its slot
 	for member := 0; ; member++ {
-		p = skipSpace(t, p)
-		if member == 0 && p < len(t) && t[p] == '}' {
-			return p + 1, pairs, true
+		i = skipSpace(t, i)
+		if member == 0 && i < len(t) && t[i] == '}' {
+			return i + 1, true
 		}
-		ks, ke, ok := plainKey(t, p)
-		if !ok {
-			return 0, pairs, false
+		if member == len(p.slots) {
+			p.slots = append(p.slots, slot{})
 		}
-		k := t[ks+1 : ke-1]
-		if member > 0 && bytes.Compare(prev, k) >= 0 {
-			return 0, pairs, false // unordered or repeated: let ParseMetrics decide
-		}
-		prev = k
-		p = skipSpace(t, ke)
-		if p >= len(t) || t[p] != ':' {
-			return 0, pairs, false
-		}
-		p = skipSpace(t, p+1)
-		var v float64
-		if bytes.HasPrefix(t[p:], []byte("null")) {
-			v, p = nan, p+4
+		sl := &p.slots[member]
+		// the slot's key (plain: no quote or backslash in it) and then a
+		// quote is this key exactly, with no need to scan it
+		var k []byte
+		hit := false
+		ke := i + 2 + len(sl.key)
+		if sl.key != nil && ke <= len(t) && t[i] == '"' && t[ke-1] == '"' && bytes.Equal(t[i+1:ke-1], sl.key) {
+			k, hit = t[i+1:ke-1], true
 		} else {
-			e, ok := numberEnd(t, p)
+			ks, e, ok := plainKey(t, i)
 			if !ok {
-				return 0, pairs, false
+				return 0, false
 			}
-			f, err := strconv.ParseFloat(unsafe.String(&t[p], e-p), 64)
-			if err != nil {
-				var ne *strconv.NumError
-				if !errors.As(err, &ne) || !errors.Is(ne.Err, strconv.ErrRange) {
-					return 0, pairs, false
-				}
-			}
-			v, p = f, e
+			k, ke = t[ks+1:e-1], e
 		}
-		pairs = append(pairs, fastPair{k, v})
-		p = skipSpace(t, p)
-		if p < len(t) && t[p] == ',' {
-			p++
+		if member > 0 && !(hit && prevHit) && bytes.Compare(prev, k) >= 0 {
+			return 0, false // unordered or repeated: let ParseMetrics decide
+		}
+		if !hit {
+			var c *column
+			if !unshown[string(k)] {
+				c = p.col(k)
+			}
+			*sl = slot{key: append([]byte(nil), k...), col: c}
+			if member+1 < len(p.slots) {
+				p.slots[member+1].key = nil
+			}
+		}
+		prev, prevHit = k, hit
+		i = skipSpace(t, ke)
+		if i >= len(t) || t[i] != ':' {
+			return 0, false
+		}
+		i = skipSpace(t, i+1)
+		var v float64
+		if bytes.HasPrefix(t[i:], []byte("null")) {
+			v, i = nan, i+4
+		} else if sl.col == nil {
+			e, ok := numberEnd(t, i)
+			if !ok {
+				return 0, false
+			}
+			i = e
+		} else {
+			var ok bool
+			if v, i, ok = readNumber(t, i); !ok {
+				return 0, false
+			}
+		}
+		if sl.col != nil {
+			p.scratch = append(p.scratch, fastPair{sl.col, v})
+		}
+		i = skipSpace(t, i)
+		if i < len(t) && t[i] == ',' {
+			i++
 			continue
 		}
-		if p < len(t) && t[p] == '}' {
-			return p + 1, pairs, true
+		if i < len(t) && t[i] == '}' {
+			return i + 1, true
 		}
-		return 0, pairs, false
+		return 0, false
 	}
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// readNumber parses the JSON number at t[i] (strict grammar, then a
+// delimiter, as numberEnd) in one pass and returns its value as
+// strconv.ParseFloat does (a value out of range is ±Inf or 0, as there).
+// A mantissa of at most 2^53 with a power of ten up to 22 is exact in a
+// float64 and one multiplication or division rounds correctly (Clinger's
+// fast path, which strconv takes too); anything else goes to ParseFloat.
+func readNumber(t []byte, i int) (float64, int, bool) {
+	p := i
+	neg := false
+	if i < len(t) && t[i] == '-' {
+		neg = true
+		i++
+	}
+	var mant uint64
+	nd, exp := 0, 0 // significant digits taken; power of ten of the last
+	exact := true   // every significant digit is in mant
+	switch {
+	case i < len(t) && t[i] == '0':
+		i++
+	case i < len(t) && t[i] >= '1' && t[i] <= '9':
+		for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+			if nd < 19 {
+				mant = mant*10 + uint64(t[i]-'0')
+				nd++
+			} else {
+				exact = false
+			}
+		}
+	default:
+		return 0, 0, false
+	}
+	if i < len(t) && t[i] == '.' {
+		i++
+		d := i
+		for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+			switch {
+			case mant == 0 && t[i] == '0':
+				exp-- // a leading zero
+			case nd < 19:
+				mant = mant*10 + uint64(t[i]-'0')
+				nd++
+				exp--
+			default:
+				exact = false
+			}
+		}
+		if i == d {
+			return 0, 0, false
+		}
+	}
+	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		i++
+		sign := 1
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			if t[i] == '-' {
+				sign = -1
+			}
+			i++
+		}
+		d, e := i, 0
+		for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+			if e < 100000 {
+				e = e*10 + int(t[i]-'0')
+			}
+		}
+		if i == d {
+			return 0, 0, false
+		}
+		exp += sign * e
+	}
+	if i < len(t) && !(t[i] == ',' || t[i] == '}' || t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n') {
+		return 0, 0, false
+	}
+	if exact && (mant == 0 || mant <= 1<<53 && exp >= -22 && exp <= 22) {
+		f := float64(mant)
+		switch {
+		case mant == 0:
+		case exp < 0:
+			f /= pow10[-exp]
+		default:
+			f *= pow10[exp]
+		}
+		if neg {
+			f = -f
+		}
+		return f, i, true
+	}
+	f, err := strconv.ParseFloat(unsafe.String(&t[p], i-p), 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if !errors.As(err, &ne) || !errors.Is(ne.Err, strconv.ErrRange) {
+			return 0, 0, false
+		}
+	}
+	return f, i, true
 }
 
 // plainKey is a JSON string at p of printable ASCII without escapes.

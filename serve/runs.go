@@ -28,8 +28,9 @@ type runInfo struct {
 	Seed      string   `json:"seed"`
 	Status    string   `json:"status"`
 	StatusWhy string   `json:"status_why,omitempty"`
-	Step      int      `json:"step"`  // last step in metrics.jsonl
-	Steps     int      `json:"steps"` // train.steps of the config; 0 if unknown
+	Inferred  bool     `json:"status_inferred,omitempty"` // Status is inferred, not what status.json records
+	Step      int      `json:"step"`                      // last step in metrics.jsonl
+	Steps     int      `json:"steps"`                     // train.steps of the config; 0 if unknown
 	Reward    *float64 `json:"reward"`
 	Entropy   *float64 `json:"entropy"`
 	Accuracy  *float64 `json:"accuracy"` // the last val/accuracy
@@ -165,6 +166,10 @@ func (s *Server) tailValues(rel string, size int64, info *runInfo) error {
 	return nil
 }
 
+// readChunk is how much of metrics.jsonl a first load reads at a time (a
+// variable for the tests).
+var readChunk int64 = 1 << 20
+
 // summaryEntry caches a runs-page row by the versions of the run's files.
 type summaryEntry struct {
 	key  string
@@ -216,17 +221,21 @@ func (s *Server) summary(id string) (runInfo, error) {
 		s.mu.Unlock()
 	}
 	var st *Status
+	unreadable := ""
 	if b, _, err := s.readInRoot(id+"/"+StatusFile, 1<<16, false); err == nil {
 		st = &Status{}
-		if json.Unmarshal(b, st) != nil {
-			st = nil
+		if err := json.Unmarshal(b, st); err != nil {
+			st, unreadable = nil, fmt.Sprintf("%s does not parse (%v); ", StatusFile, err)
 		}
 	}
 	var mod time.Time
 	if mfi != nil {
 		mod = mfi.ModTime()
 	}
-	info.Status, info.StatusWhy = runState(st, info.Step, info.Steps, mod, hasCk == nil, now)
+	info.Status, info.StatusWhy, info.Inferred = runState(st, info.Step, info.Steps, mod, hasCk == nil, now)
+	if unreadable != "" {
+		info.StatusWhy = unreadable + info.StatusWhy
+	}
 	return info, nil
 }
 
@@ -301,15 +310,10 @@ func (s *Server) loadRun(id string) (*plots.Run, string, error) {
 			}
 		}
 	}
-	// whole file: the offset is the last newline within the size seen now
-	// (ReadRun may read further; a line read twice makes the next append
-	// fall back to a whole parse)
-	off, err := s.lastNewline(mrel, mfi.Size())
-	if err != nil {
-		s.forget(id)
-		return nil, "", err
-	}
-	r, err := s.readRun(id, abs)
+	// whole file, up to the size seen now; the offset is that of its last
+	// newline (an unterminated last line is parsed, and read again when
+	// the next append completes it)
+	r, off, err := s.readRun(id, abs, mfi.Size())
 	if err != nil {
 		s.forget(id)
 		return nil, "", err
@@ -318,17 +322,44 @@ func (s *Server) loadRun(id string) (*plots.Run, string, error) {
 	return r, mkey, nil
 }
 
-// readRun is plots.ReadRun made cheaper for long runs: parseMetrics reads
-// the lines (without the keys no page shows), and the label and group
-// are set by ReadRun's rules (TestIncrementalLoad checks that both agree
-// with ReadRun).
-func (s *Server) readRun(id, abs string) (*plots.Run, error) {
-	b, _, err := s.readInRoot(id+"/"+plots.MetricsFile, maxMetricsBytes, false)
+// readRun is plots.ReadRun made cheaper for long runs: the first size
+// bytes of metrics.jsonl are read in chunks through metricsParser (the
+// lines without the keys no page shows), and the label and group are set
+// by ReadRun's rules (TestIncrementalLoad checks that both agree with
+// ReadRun). off is the offset just past the last newline read.
+func (s *Server) readRun(id, abs string, size int64) (_ *plots.Run, off int64, _ error) {
+	f, err := s.root.Open(id + "/" + plots.MetricsFile)
 	if err != nil {
-		return nil, fmt.Errorf("plots: read run: %w", err)
+		return nil, 0, fmt.Errorf("plots: read run: %w", err)
 	}
-	r := parseMetrics(b)
-	r.Dir = abs
+	defer f.Close()
+	var p metricsParser
+	buf := make([]byte, min(size+1, readChunk))
+	filled, rest := 0, size           // bytes in buf; bytes of size not read yet
+	for base := int64(0); rest > 0; { // base: the file offset of buf[0]
+		n, err := f.Read(buf[filled:min(int64(len(buf)), int64(filled)+rest)])
+		filled, rest = filled+n, rest-int64(n)
+		if j := bytes.LastIndexByte(buf[:filled], '\n'); j >= 0 {
+			if base == 0 { // lines expected, at the first chunk's mean length
+				p.lines = int(size/int64((j+1)/bytes.Count(buf[:j+1], []byte{'\n'}))) + 16
+			}
+			p.feed(buf[:j+1])
+			base += int64(j + 1)
+			off = base
+			filled = copy(buf, buf[j+1:filled])
+		}
+		if err == io.EOF || n == 0 && err == nil {
+			break // shorter than its size said (truncated meanwhile)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("plots: read run: %w", err)
+		}
+		if filled == len(buf) { // a line longer than the buffer
+			buf = append(buf, make([]byte, len(buf))...)
+		}
+	}
+	p.feed(buf[:filled]) // an unterminated last line
+	r := p.run()
 	cb, _, cerr := s.readInRoot(id+"/"+plots.ConfigFile, 1<<20, false)
 	if cerr == nil {
 		c := parseConfig(cb)
@@ -346,7 +377,7 @@ func (s *Server) readRun(id, abs string) (*plots.Run, error) {
 	if cerr == nil {
 		plots.SetIdentity(r, cb) // the group plots.ReadRun gives: the resolved config without the seed
 	}
-	return r, nil
+	return r, off, nil
 }
 
 func (s *Server) forget(id string) {
@@ -354,28 +385,6 @@ func (s *Server) forget(id string) {
 	delete(s.metrics, id)
 	delete(s.summaries, id)
 	s.mu.Unlock()
-}
-
-// lastNewline is the offset just past the last newline in the first size
-// bytes of rel (0 when there is none).
-func (s *Server) lastNewline(rel string, size int64) (int64, error) {
-	f, err := s.root.Open(rel)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	for end := size; end > 0; {
-		start := max(0, end-tailChunk)
-		buf := make([]byte, end-start)
-		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
-			return 0, err
-		}
-		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-			return start + int64(i) + 1, nil
-		}
-		end = start
-	}
-	return 0, nil
 }
 
 // appendRun parses the complete lines of rel between from and size and

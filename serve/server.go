@@ -88,6 +88,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/runs", s.handleAPIRuns)
 	mux.HandleFunc("GET /api/run", s.handleAPIRun)
 	mux.HandleFunc("GET /api/versions", s.handleAPIVersions)
+	mux.HandleFunc("GET /api/samples", s.handleAPISamples)
 	mux.HandleFunc("GET /static/", handleStatic)
 	return readOnly(mux)
 }

@@ -111,6 +111,26 @@ func TestRunsPageAndAPI(t *testing.T) {
 	if runs[1].Sweep != "sweep-x" || runs[1].Status == StateDone {
 		t.Errorf("sweep run row = %+v", runs[1])
 	}
+	// neither has status.json: the state shown is inferred, and says so
+	if !r.Inferred || !strings.Contains(r.StatusWhy, "no status.json") || !strings.Contains(body, `"status_inferred":true`) {
+		t.Errorf("a run without status.json: inferred %v (%q)", r.Inferred, r.StatusWhy)
+	}
+	if _, page := get(t, ts, "/"); !strings.Contains(page, `<span class="inf"`) {
+		t.Errorf("runs page does not label the inferred states")
+	}
+	// with status.json (as train and sweep write it), the file's state, not inferred
+	if err := WriteStatus(filepath.Join(root, "sweep-x", "clip_cov_addition-s1"), StateInterrupted, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, ts, "/api/runs")
+	runs = nil
+	json.Unmarshal([]byte(body), &runs)
+	if len(runs) != 2 || runs[1].Status != StateInterrupted || runs[1].Inferred {
+		t.Errorf("a run with status.json: %+v", runs)
+	}
+	if _, page := get(t, ts, "/run?id=sweep-x/clip_cov_addition-s1"); !strings.Contains(page, `id="inferred" title="" hidden>`) {
+		t.Errorf("run page labels a recorded state inferred")
+	}
 
 	// a new run appears in the next poll
 	writeRun(t, root, "new-s2", "new", 2, 3, 10, false)
@@ -346,6 +366,37 @@ func TestSamplesPage(t *testing.T) {
 	if !strings.Contains(body, "<code>2</code></td><td class=\"num\">4</td>") {
 		t.Errorf("high-entropy table: token 2 should be high 4 times among the wrong completions:\n%s", body)
 	}
+
+	// the page polls /api/samples: its version changes when samples land,
+	// and the page drawn again shows them
+	version := func() string {
+		t.Helper()
+		_, b := get(t, ts, "/api/samples?id=a-s1")
+		var v struct{ Version string }
+		if err := json.Unmarshal([]byte(b), &v); err != nil || v.Version == "" {
+			t.Fatalf("/api/samples = %s (%v)", b, err)
+		}
+		return v.Version
+	}
+	v0 := version()
+	if _, body = get(t, ts, "/samples?id=a-s1"); !strings.Contains(body, `data-version="`+v0+`"`) || !strings.Contains(body, `<div id="samples-live">`) {
+		t.Errorf("samples page does not carry the version %s it polls against", v0)
+	}
+	f, err := os.OpenFile(filepath.Join(root, "a-s1", samplesFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"step":25,"prompt":"2+2=","completion":"4","answer":"4","reward":1,"advantage":0.5,"finish":"eos","correct":true,"tokens":["4","<eos>"],"logp":[-0.1,-0.01],"entropy":[0.3,0.01]}` + "\n")
+	f.Close()
+	if v1 := version(); v1 == v0 {
+		t.Errorf("/api/samples version unchanged after a sample landed: %s", v1)
+	}
+	if _, body = get(t, ts, "/samples?id=a-s1"); !strings.Contains(body, "step 25 · correct") || !strings.Contains(body, `<option value="25"`) {
+		t.Errorf("the new sample (step 25) is not shown")
+	}
+	if code, _ := get(t, ts, "/api/samples?id=nope"); code != 404 {
+		t.Errorf("/api/samples of a missing run: %d, want 404", code)
+	}
 }
 
 func TestEntropyStats(t *testing.T) {
@@ -386,20 +437,25 @@ func TestRunState(t *testing.T) {
 		mod       time.Time
 		ck        bool
 		want      string
+		inferred  bool
 	}{
-		{"status_done", &Status{State: StateDone}, 10, 100, now, false, StateDone},
-		{"status_running_alive", &Status{State: StateRunning, PID: os.Getpid(), Host: host}, 10, 100, now, false, StateRunning},
-		{"status_running_dead", &Status{State: StateRunning, PID: 1 << 30, Host: host}, 10, 100, now, false, StateFailed},
-		{"status_running_other_host", &Status{State: StateRunning, PID: 1 << 30, Host: host + "-elsewhere"}, 10, 100, now, false, StateRunning},
-		{"status_interrupted", &Status{State: StateInterrupted}, 10, 100, now, true, StateInterrupted},
-		{"inferred_done", nil, 100, 100, now.Add(-time.Hour), false, StateDone},
-		{"inferred_running", nil, 10, 100, now.Add(-time.Second), false, StateRunning},
-		{"inferred_interrupted", nil, 10, 100, now.Add(-time.Hour), true, StateInterrupted},
-		{"inferred_unknown", nil, 10, 100, now.Add(-time.Hour), false, StateUnknown},
+		{"status_done", &Status{State: StateDone}, 10, 100, now, false, StateDone, false},
+		{"status_running_alive", &Status{State: StateRunning, PID: os.Getpid(), Host: host}, 10, 100, now, false, StateRunning, false},
+		{"status_running_dead", &Status{State: StateRunning, PID: 1 << 30, Host: host}, 10, 100, now, false, StateFailed, true},
+		{"status_running_other_host", &Status{State: StateRunning, PID: 1 << 30, Host: host + "-elsewhere"}, 10, 100, now, false, StateRunning, false},
+		{"status_interrupted", &Status{State: StateInterrupted}, 10, 100, now, true, StateInterrupted, false},
+		{"inferred_done", nil, 100, 100, now.Add(-time.Hour), false, StateDone, true},
+		{"inferred_running", nil, 10, 100, now.Add(-time.Second), false, StateRunning, true},
+		{"inferred_interrupted", nil, 10, 100, now.Add(-time.Hour), true, StateInterrupted, true},
+		{"inferred_unknown", nil, 10, 100, now.Add(-time.Hour), false, StateUnknown, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got, _ := runState(c.st, c.last, c.tot, c.mod, c.ck, now); got != c.want {
-				t.Errorf("runState = %s, want %s", got, c.want)
+			got, why, inferred := runState(c.st, c.last, c.tot, c.mod, c.ck, now)
+			if got != c.want || inferred != c.inferred {
+				t.Errorf("runState = %s inferred %v, want %s %v", got, inferred, c.want, c.inferred)
+			}
+			if inferred && why == "" {
+				t.Errorf("an inferred %s says not from what", got)
 			}
 		})
 	}
@@ -589,6 +645,10 @@ func FuzzParseMetricsFast(f *testing.F) {
 		`{"step":8,"data":{"a":"NaN","b":true,"c":[1]}}`,
 		`{"step":9,"a":1}` + "\n" + `{"step":10,"data":{"a":1},"x":2}` + "\n" + `{"step":11,"data":{"a":1}} x`,
 		`{"step":12,"data":{"a":1.}}` + "\n" + `{"step":13,"data":{"a":-}}` + "\n" + `{"step":14,"data":{"a":1x}}`,
+		// keys that move between lines (the parser remembers the last line's)
+		`{"step":1,"data":{"a":1,"b":2,"c":3}}` + "\n" + `{"step":2,"data":{"a":1,"a":2}}` + "\n" + `{"step":3,"data":{"b":1,"b":2,"c":3}}` +
+			"\n" + `{"step":4,"data":{"a":1,"c":2,"b":3}}` + "\n" + `{"step":5,"data":{"x":1,"b":2,"c":3}}` + "\n" + `{"step":6,"data":{"a":1,"b":2,"c":3}}`,
+		`{"step":1,"data":{"actor/lr":1,"actor/entropy":2}}` + "\n" + `{"step":2,"data":{"actor/lr":1x,"z":2}}` + "\n" + `{"step":3,"data":{"actor/lr":0.1234567890123456789,"z":1e400}}`,
 	} {
 		f.Add(s)
 	}

@@ -48,21 +48,22 @@ const recentWrite = 2 * time.Minute
 // "running" whose process is gone on this host is failed), else inferred:
 // done when the last step reached train.steps, running when metrics.jsonl
 // was written in the last two minutes, interrupted when a checkpoint exists,
-// else unknown.
-func runState(st *Status, lastStep, totalSteps int, metricsMod time.Time, hasCheckpoint bool, now time.Time) (state, why string) {
+// else unknown. inferred is set when the state is not the one status.json
+// records (no file, or its process gone); why then says from what.
+func runState(st *Status, lastStep, totalSteps int, metricsMod time.Time, hasCheckpoint bool, now time.Time) (state, why string, inferred bool) {
 	if st != nil && st.State != "" {
 		if st.State == StateRunning && st.PID > 0 && !processAlive(st.Host, st.PID) {
-			return StateFailed, "the training process ended without recording a final state (killed?)"
+			return StateFailed, "status.json says running, but its training process has ended without recording a final state (killed?)", true
 		}
-		return st.State, st.Error
+		return st.State, st.Error, false
 	}
 	switch {
 	case totalSteps > 0 && lastStep >= totalSteps:
-		return StateDone, ""
+		return StateDone, "inferred (no status.json): the last step reached train.steps", true
 	case !metricsMod.IsZero() && now.Sub(metricsMod) < recentWrite:
-		return StateRunning, "no status.json; metrics.jsonl written recently"
+		return StateRunning, "inferred (no status.json): metrics.jsonl was written in the last two minutes", true
 	case hasCheckpoint:
-		return StateInterrupted, "no status.json; stopped before train.steps with a checkpoint"
+		return StateInterrupted, "inferred (no status.json): stopped before train.steps with a checkpoint", true
 	}
-	return StateUnknown, "no status.json"
+	return StateUnknown, "no status.json, and nothing to infer a state from", true
 }

@@ -38,7 +38,7 @@
       const runs = await getJSON("/api/runs"); banner("");
       const rows = runs.map((r) => `<tr data-id="${esc(r.id)}" data-status="${esc(r.status)}"><td><input type="checkbox" class="pick" value="${esc(r.id)}"${picked.has(r.id) ? " checked" : ""}></td>` +
         `<td><a href="/run?id=${encodeURIComponent(r.id)}">${esc(r.id)}</a></td><td>${esc(r.method)}<div class="sub">${esc(r.parts)}</div></td><td>${esc(r.task)}</td><td>${esc(r.seed)}</td>` +
-        `<td><span class="st st-${esc(r.status)}" title="${esc(r.status_why)}">${esc(r.status)}</span></td><td class="num">${r.step}${r.steps ? " / " + r.steps : ""}</td>` +
+        `<td><span class="st st-${esc(r.status)}" title="${esc(r.status_why)}">${esc(r.status)}</span>${r.status_inferred ? ` <span class="inf" title="${esc(r.status_why)}">inferred</span>` : ""}</td><td class="num">${r.step}${r.steps ? " / " + r.steps : ""}</td>` +
         `<td class="num">${num(r.reward)}</td><td class="num">${num(r.entropy)}</td><td class="num">${num(r.accuracy)}</td></tr>`);
       document.getElementById("runs").innerHTML = rows.join("");
       const empty = document.getElementById("empty"); if (empty) empty.hidden = runs.length > 0;
@@ -49,11 +49,30 @@
     every(async () => {
       const r = await getJSON("/api/run?id=" + encodeURIComponent(body.dataset.id)); banner("");
       const st = document.getElementById("status"); st.textContent = r.status; st.className = "st st-" + r.status; st.title = r.status_why || "";
+      const inf = document.getElementById("inferred"); inf.hidden = !r.status_inferred; inf.title = r.status_why || "";
       document.getElementById("step").textContent = r.step;
       document.getElementById("reward").textContent = num(r.reward);
       document.getElementById("entropy").textContent = num(r.entropy);
       document.getElementById("accuracy").textContent = num(r.accuracy);
       refreshFigures(r.version);
+    });
+  } else if (page === "samples") {
+    // new samples land while the run trains: redraw the page's content from
+    // the same URL (the filters the address holds), keeping a step the user
+    // picked but has not submitted yet
+    every(async () => {
+      const v = await getJSON("/api/samples?id=" + encodeURIComponent(body.dataset.id)); banner("");
+      if (v.version === body.dataset.version) return;
+      const t = await fetch(location.href, { cache: "no-store" });
+      if (!t.ok) throw new Error(await t.text());
+      const doc = new DOMParser().parseFromString(await t.text(), "text/html");
+      const live = doc.getElementById("samples-live"), sel = doc.getElementById("step-filter"), cur = document.getElementById("step-filter");
+      if (!live || !sel) return;
+      const picked = cur.value;
+      cur.innerHTML = sel.innerHTML; cur.value = picked;
+      document.getElementById("samples-live").innerHTML = live.innerHTML;
+      body.dataset.version = doc.body.dataset.version;
+      body.dataset.updates = String(Number(body.dataset.updates || 0) + 1);
     });
   } else if (page === "compare") {
     every(async () => {
