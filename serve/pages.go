@@ -214,7 +214,7 @@ func (s *Server) handleRunPage(w http.ResponseWriter, r *http.Request) {
 	p := runPage{pageData: pageData{Title: id, Page: "run", ID: id, Query: template.URL(url.Values{"id": {id}}.Encode()), Version: info.Version, Root: s.dir},
 		Info: info, Figures: plots.FigureNames(), Thin: 1}
 	if run, _, err := s.loadRun(id); err == nil {
-		_, p.Thin = thin(run, figurePoints(1))
+		_, p.Thin = s.thinned(run, figurePoints(1))
 	}
 	if b, _, err := s.readInRoot(id+"/"+plots.ConfigFile, 1<<20, false); err == nil {
 		p.Config = string(b)
@@ -336,7 +336,7 @@ func (s *Server) figure(name string, ids []string) ([]byte, error) {
 	}
 	shown := make([]*plots.Run, len(runs))
 	for i, r := range runs {
-		shown[i], _ = thin(r, figurePoints(len(runs)))
+		shown[i], _ = s.thinned(r, figurePoints(len(runs)))
 	}
 	b, err := plots.RenderFigure(name, shown, "svg")
 	if err != nil {
@@ -397,6 +397,36 @@ type groupRow struct {
 	Runs                     []string
 	Steps                    string
 	Reward, Entropy, Acc, R2 string
+}
+
+type thinKey struct {
+	run *plots.Run
+	pts int
+}
+
+type thinned struct {
+	run *plots.Run
+	k   int
+}
+
+// thinned is thin(r, pts), cached while r is (the figures of one page
+// share their runs' thinned copies).
+func (s *Server) thinned(r *plots.Run, pts int) (*plots.Run, int) {
+	key := thinKey{r, pts}
+	s.mu.Lock()
+	t, ok := s.thins[key]
+	s.mu.Unlock()
+	if ok {
+		return t.run, t.k
+	}
+	t.run, t.k = thin(r, pts)
+	s.mu.Lock()
+	if len(s.thins) >= 1024 {
+		clear(s.thins)
+	}
+	s.thins[key] = t
+	s.mu.Unlock()
+	return t.run, t.k
 }
 
 // summaryRow is plots.Summarize of one run, cached while the run is (a
@@ -496,6 +526,7 @@ type comparePage struct {
 	Groups  []groupRow
 	Figures []string
 	Missing []string
+	Thin    int // the figures draw every Thin-th step of the longest runs
 }
 
 func (s *Server) compareData(q url.Values) (comparePage, error) {
@@ -522,7 +553,17 @@ func (s *Server) compareData(q url.Values) (comparePage, error) {
 		qs["id"] = ids
 	}
 	return comparePage{pageData: pageData{Title: title, Page: "compare", Query: template.URL(qs.Encode()), Version: version, Root: s.dir},
-		Groups: s.compareRows(runs, byRun), Figures: plots.FigureNames(), Missing: missing}, nil
+		Groups: s.compareRows(runs, byRun), Figures: plots.FigureNames(), Missing: missing, Thin: thinOf(s, runs)}, nil
+}
+
+// thinOf is the largest thinning step the figures of runs use.
+func thinOf(s *Server, runs []*plots.Run) int {
+	k := 1
+	for _, r := range runs {
+		_, rk := s.thinned(r, figurePoints(len(runs)))
+		k = max(k, rk)
+	}
+	return k
 }
 
 func contains(v []string, x string) bool {

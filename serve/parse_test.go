@@ -1,10 +1,13 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +91,118 @@ func TestReadRunChunks(t *testing.T) {
 			if fmt.Sprint(got.Get(k).Steps, got.Get(k).Values) != fmt.Sprint(want.Get(k).Steps, want.Get(k).Values) {
 				t.Errorf("chunk %d: %s = %v, want %v", chunk, k, got.Get(k), want.Get(k))
 			}
+		}
+	}
+}
+
+// TestCompareMatchesPlot: what the compare page shows for a sweep is what
+// `entrolab plot` computes from the same directories with plots.ReadRun:
+// the same groups (seeds of one resolved config share a band; a setting
+// that differs splits them), the same per-run summaries, the same table,
+// and figures byte-identical to plots.RenderFigure of ReadRun's runs
+// (thinned alike). The runs hold the 34 keys a GRPO step records, a null,
+// a line for a step rewritten by a resume and a line plots must parse
+// itself (out of order keys).
+func TestCompareMatchesPlot(t *testing.T) {
+	root := t.TempDir()
+	type cell struct {
+		name string
+		seed int
+		lr   string
+	}
+	cells := []cell{{"grpo_addition", 1, "0.001"}, {"grpo_addition", 2, "0.001"}, {"grpo_addition", 3, "0.001"},
+		{"grpo_addition", 1, "0.002"}, {"grpo_addition", 2, "0.002"}, {"aent_addition", 1, "0.001"}}
+	const steps = 1600 // over figurePoints(6): the figures are thinned
+	var ids []string
+	for i, c := range cells {
+		id := fmt.Sprintf("sw/%s-lr%s-s%d", c.name, c.lr, c.seed)
+		ids = append(ids, id)
+		dir := filepath.Join(root, filepath.FromSlash(id))
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, plots.ConfigFile), []byte(fmt.Sprintf("name: %s\nseed: %d\ntask:\n  name: addition\noptim:\n  lr: %s\ntrain:\n  steps: %d\n", c.name, c.seed, c.lr, steps)), 0o644)
+		rng := rand.New(rand.NewPCG(uint64(i), 7))
+		var m strings.Builder
+		for s := 1; s <= steps; s++ {
+			fmt.Fprintf(&m, `{"step":%d,"data":{`, s)
+			for j, k := range benchKeys {
+				if j > 0 {
+					m.WriteByte(',')
+				}
+				switch {
+				case k == plots.KeyEntropy:
+					fmt.Fprintf(&m, `%q:%v`, k, 1.5*math.Exp(-float64(s)/400)+0.1*rng.Float64())
+				case k == plots.KeyReward:
+					fmt.Fprintf(&m, `%q:%v`, k, 1-math.Exp(-float64(s)/300)+0.1*rng.Float64())
+				case k == plots.KeyClipfrac && s == 40:
+					fmt.Fprintf(&m, `%q:null`, k)
+				default:
+					fmt.Fprintf(&m, `%q:%v`, k, rng.Float64()*float64(j+1))
+				}
+			}
+			if s%25 == 0 {
+				fmt.Fprintf(&m, `,"val/accuracy":%v`, float64(s)/steps*rng.Float64())
+			}
+			m.WriteString("}}\n")
+			if s == 700 { // a resume rewrites steps 650..700; plots' own form for one line
+				fmt.Fprintf(&m, `{"data":{"critic/score/mean":0.25,"actor/entropy":0.5},"step":650}`+"\n")
+			}
+		}
+		os.WriteFile(filepath.Join(dir, plots.MetricsFile), []byte(m.String()), 0o644)
+	}
+	sort.Strings(ids) // the order a sweep's runs are listed in
+	var want []*plots.Run
+	for _, id := range ids {
+		r, err := plots.ReadRun(filepath.Join(root, filepath.FromSlash(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r)
+	}
+	s, ts := newTestServer(t, root)
+	got, _, missing := s.loadRuns(ids)
+	if len(missing) > 0 || len(got) != len(want) {
+		t.Fatalf("loaded %d runs, missing %v", len(got), missing)
+	}
+	for i := range want {
+		if g, w := fmt.Sprintf("%+v", plots.Summarize(got[i:i+1])), fmt.Sprintf("%+v", plots.Summarize(want[i:i+1])); g != w {
+			t.Errorf("%s: summary\n%s\nwant\n%s", ids[i], g, w)
+		}
+	}
+	label := func(runs []*plots.Run) (out []string) {
+		for _, g := range plots.GroupRuns(runs) {
+			out = append(out, fmt.Sprintf("%s:%d", g.Label(), len(g.Runs)))
+		}
+		return out
+	}
+	if g, w := label(got), label(want); fmt.Sprint(g) != fmt.Sprint(w) || len(w) != 3 {
+		t.Errorf("groups %v, want plot's %v (3 bands)", g, w)
+	}
+	byID := func(runs []*plots.Run) map[*plots.Run]string {
+		m := map[*plots.Run]string{}
+		for i, r := range runs {
+			m[r] = ids[i]
+		}
+		return m
+	}
+	if g, w := fmt.Sprintf("%+v", s.compareRows(got, byID(got))), fmt.Sprintf("%+v", s.compareRows(want, byID(want))); g != w {
+		t.Errorf("compare table\n%s\nwant (from plots.ReadRun)\n%s", g, w)
+	}
+	_, page := get(t, ts, "/compare?sweep=sw")
+	if !strings.Contains(page, "one point every 2 steps") {
+		t.Errorf("the compare page does not say its figures are thinned")
+	}
+	for _, name := range plots.FigureNames() {
+		code, svg := get(t, ts, "/fig?sweep=sw&name="+name)
+		thinned := make([]*plots.Run, len(want))
+		for i, r := range want {
+			thinned[i], _ = thin(r, figurePoints(len(want)))
+		}
+		w, err := plots.RenderFigure(name, thinned, "svg")
+		if errors.Is(err, plots.ErrNoData) && code == 404 {
+			continue
+		}
+		if err != nil || code != 200 || svg != string(w) {
+			t.Errorf("figure %s: %d, %d bytes; plots.RenderFigure of ReadRun's runs: %d bytes (%v)", name, code, len(svg), len(w), err)
 		}
 	}
 }

@@ -50,6 +50,7 @@ type Server struct {
 	summaries map[string]*summaryEntry        // by run ID
 	figs      map[string][]byte               // rendered SVG by ids+name+versions
 	rows      map[*plots.Run]plots.SummaryRow // summary rows of loaded runs
+	thins     map[thinKey]thinned             // loaded runs thinned for a figure
 	figKeys   []string                        // insertion order, for eviction
 }
 
@@ -66,7 +67,7 @@ func New(dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: runs root: %w", err)
 	}
-	return &Server{dir: abs, root: root, now: time.Now, metrics: map[string]*metricsEntry{}, summaries: map[string]*summaryEntry{}, figs: map[string][]byte{}, rows: map[*plots.Run]plots.SummaryRow{}}, nil
+	return &Server{dir: abs, root: root, now: time.Now, metrics: map[string]*metricsEntry{}, summaries: map[string]*summaryEntry{}, figs: map[string][]byte{}, rows: map[*plots.Run]plots.SummaryRow{}, thins: map[thinKey]thinned{}}, nil
 }
 
 // Dir is the absolute runs root.
