@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -307,12 +309,60 @@ func (p *metricsParser) fastData(t []byte, i int) (int, bool) {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
+// pow10u are the powers of ten a uint64 holds.
+var pow10u = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// quotient is n/d rounded to the nearest float64 (ties to even), as
+// ParseFloat rounds the decimal n·10^-k when d is 10^k: the 64-bit
+// quotient of n·2^s by d, s chosen so that it has 64 significant bits,
+// is rounded to 53 with the remainder as the sticky bit. ok is false for
+// n = 0 (no quotient to normalise).
+func quotient(n, d uint64) (float64, bool) {
+	if n == 0 {
+		return 0, false
+	}
+	s := 63 - bits.Len64(n) + bits.Len64(d)
+	hi, lo := shl128(n, s)
+	q, r := bits.Div64(hi, lo, d)
+	if q < 1<<63 {
+		s++
+		hi, lo = shl128(n, s)
+		q, r = bits.Div64(hi, lo, d)
+	}
+	m, rest := q>>11, q&(1<<11-1)
+	if rest > 1<<10 || rest == 1<<10 && (r != 0 || m&1 == 1) {
+		m++
+	}
+	return math.Ldexp(float64(m), 11-s), true
+}
+
+// shl128 is n << s as a 128-bit number (s < 128).
+func shl128(n uint64, s int) (hi, lo uint64) {
+	switch {
+	case s == 0:
+		return 0, n
+	case s < 64:
+		return n >> (64 - s), n << s
+	default:
+		return n << (s - 64), 0
+	}
+}
+
 // readNumber parses the JSON number at t[i] (strict grammar, then a
 // delimiter, as numberEnd) in one pass and returns its value as
 // strconv.ParseFloat does (a value out of range is ±Inf or 0, as there).
 // A mantissa of at most 2^53 with a power of ten up to 22 is exact in a
 // float64 and one multiplication or division rounds correctly (Clinger's
-// fast path, which strconv takes too); anything else goes to ParseFloat.
+// fast path, which strconv takes too); a longer mantissa (up to 19 digits)
+// over 10^k, k up to 19, is divided exactly in integers (quotient: the
+// 17-digit decimals Go writes for a third of all float64s); anything else
+// goes to ParseFloat. FuzzReadNumber checks every result bit for bit.
 func readNumber(t []byte, i int) (float64, int, bool) {
 	p := i
 	neg := false
@@ -393,6 +443,14 @@ func readNumber(t []byte, i int) (float64, int, bool) {
 			f = -f
 		}
 		return f, i, true
+	}
+	if exact && exp < 0 && exp >= -19 {
+		if f, ok := quotient(mant, pow10u[-exp]); ok {
+			if neg {
+				f = -f
+			}
+			return f, i, true
+		}
 	}
 	f, err := strconv.ParseFloat(unsafe.String(&t[p], i-p), 64)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -45,6 +46,48 @@ func FuzzReadNumber(f *testing.F) {
 			t.Fatalf("%q: %v (%x), ParseFloat %v (%x)", in[:end], v, math.Float64bits(v), want, math.Float64bits(want))
 		}
 	})
+}
+
+// TestReadNumberFloats: readNumber reads the way Go, Python and PyTorch
+// write metrics (shortest round-trip digits, fixed and exponent forms,
+// fewer digits) exactly as strconv.ParseFloat does, for many random
+// values of every magnitude a metric has.
+func TestReadNumberFloats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 20000 {
+		v := rng.Float64() * math.Pow(10, float64(rng.IntN(30)-15))
+		if i%2 == 1 {
+			v = -v
+		}
+		check := func(in string) { t.Helper(); checkReadNumber(t, in) }
+		for _, in := range []string{strconv.FormatFloat(v, 'g', -1, 64), strconv.FormatFloat(v, 'f', -1, 64),
+			strconv.FormatFloat(v, 'e', -1, 64), strconv.FormatFloat(v, 'g', 1+i%19, 64), strconv.FormatFloat(v, 'f', i%20, 64)} {
+			check(in)
+		}
+		// decimals of 17 to 19 digits next to the midpoint between v and
+		// the float64 above it: where rounding is decided by the last bits
+		x := math.Abs(v)
+		mid := new(big.Float).SetPrec(256).SetFloat64(x)
+		mid.Add(mid, new(big.Float).SetPrec(256).SetFloat64((math.Nextafter(x, math.Inf(1))-x)/2))
+		for _, digits := range []int{16, 17, 18} {
+			check(mid.Text('e', digits))
+		}
+		// exact ties: a large float's midpoint is an integer; with ".0"
+		// it is a 19-digit decimal over 10 (ties go to the even neighbour)
+		y := math.Ldexp(1+rng.Float64(), 56+rng.IntN(3))
+		m := new(big.Float).SetPrec(256).SetFloat64(y)
+		m.Add(m, new(big.Float).SetPrec(256).SetFloat64((math.Nextafter(y, math.Inf(1))-y)/2))
+		check(m.Text('f', 1))
+	}
+}
+
+func checkReadNumber(t *testing.T, in string) {
+	t.Helper()
+	got, end, ok := readNumber([]byte(in+","), 0)
+	want, err := strconv.ParseFloat(in, 64)
+	if !ok || end != len(in) || err != nil || math.Float64bits(got) != math.Float64bits(want) {
+		t.Fatalf("%s: %v (end %d ok %v), ParseFloat %v (%v)", in, got, end, ok, want, err)
+	}
 }
 
 // TestReadRunChunks: a first load read in chunks of any size (lines cut at
