@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -247,7 +248,7 @@ func (p *metricsParser) fastData(t []byte, i int) (int, bool) {
 		var k []byte
 		hit := false
 		ke := i + 2 + len(sl.key)
-		if sl.key != nil && ke <= len(t) && t[i] == '"' && t[ke-1] == '"' && bytes.Equal(t[i+1:ke-1], sl.key) {
+		if sl.key != nil && ke <= len(t) && t[i] == '"' && t[ke-1] == '"' && sameKey(t[i+1:ke-1], sl.key) {
 			k, hit = t[i+1:ke-1], true
 		} else {
 			ks, e, ok := plainKey(t, i)
@@ -391,6 +392,16 @@ func readNumber(t []byte, i int) (float64, int, bool) {
 	if i < len(t) && t[i] == '.' {
 		i++
 		d := i
+		// eight digits at a time while they fit in mant (leading zeros
+		// counted as digits here: only ever sends a number to ParseFloat)
+		for nd+8 <= 19 && i+8 <= len(t) {
+			x := binary.LittleEndian.Uint64(t[i:])
+			if !eightDigits(x) {
+				break
+			}
+			mant = mant*100000000 + parseEight(x)
+			nd, exp, i = nd+8, exp-8, i+8
+		}
 		for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
 			switch {
 			case mant == 0 && t[i] == '0':
@@ -478,6 +489,62 @@ func plainKey(t []byte, p int) (int, int, bool) {
 	return 0, 0, false
 }
 
+// sameKey is bytes.Equal for the short keys of a metrics line, a word at
+// a time without a call.
+func sameKey(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		if binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]) {
+			return false
+		}
+	}
+	for ; i < len(a); i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// eightDigits reports whether the eight bytes of x (little-endian) are
+// all ASCII digits.
+func eightDigits(x uint64) bool {
+	return (x&0xF0F0F0F0F0F0F0F0)|(((x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0)>>4) == 0x3333333333333333
+}
+
+// parseEight is the value of the eight ASCII digits in x, the first digit
+// in the lowest byte: pairs, then quadruples, then the eight are combined
+// by multiplications.
+func parseEight(x uint64) uint64 {
+	x = (x & 0x0F0F0F0F0F0F0F0F) * 2561 >> 8
+	x = (x & 0x00FF00FF00FF00FF) * 6553601 >> 16
+	return (x & 0x0000FFFF0000FFFF) * 42949672960001 >> 32
+}
+
+// skipDigits is the index of the first byte at or after i that is not an
+// ASCII digit, found eight bytes at a time: in each byte (its low seven
+// bits; a high bit set is no digit) adding 0x50 sets the high bit from '0'
+// up and adding 0x46 from ':' up, with no carry between bytes.
+func skipDigits(t []byte, i int) int {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	for i+8 <= len(t) {
+		x := binary.LittleEndian.Uint64(t[i:])
+		low := x &^ high
+		nondigit := (^(low + 0x50*ones) | (low + 0x46*ones) | x) & high
+		if nondigit != 0 {
+			return i + bits.TrailingZeros64(nondigit)/8
+		}
+		i += 8
+	}
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	return i
+}
+
 // numberEnd is the end of the JSON number at p (strict grammar), and then
 // a delimiter must follow.
 func numberEnd(t []byte, p int) (int, bool) {
@@ -489,19 +556,13 @@ func numberEnd(t []byte, p int) (int, bool) {
 	case i < len(t) && t[i] == '0':
 		i++
 	case i < len(t) && t[i] >= '1' && t[i] <= '9':
-		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-			i++
-		}
+		i = skipDigits(t, i+1)
 	default:
 		return 0, false
 	}
 	if i < len(t) && t[i] == '.' {
-		i++
-		d := i
-		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-			i++
-		}
-		if i == d {
+		d := i + 1
+		if i = skipDigits(t, d); i == d {
 			return 0, false
 		}
 	}
@@ -511,10 +572,7 @@ func numberEnd(t []byte, p int) (int, bool) {
 			i++
 		}
 		d := i
-		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = skipDigits(t, d); i == d {
 			return 0, false
 		}
 	}

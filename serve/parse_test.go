@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -246,6 +247,49 @@ func TestCompareMatchesPlot(t *testing.T) {
 		}
 		if err != nil || code != 200 || svg != string(w) {
 			t.Errorf("figure %s: %d, %d bytes; plots.RenderFigure of ReadRun's runs: %d bytes (%v)", name, code, len(svg), len(w), err)
+		}
+	}
+}
+
+// TestSkipDigits: skipDigits stops where a byte-by-byte scan stops, for
+// every byte value at every place in a run of digits.
+func TestSkipDigits(t *testing.T) {
+	for n := range 20 {
+		for at := 0; at <= n; at++ {
+			for c := range 256 {
+				b := []byte(strings.Repeat("7", n))
+				if at < n {
+					b[at] = byte(c)
+				}
+				want := 0
+				for want < len(b) && b[want] >= '0' && b[want] <= '9' {
+					want++
+				}
+				if got := skipDigits(b, 0); got != want {
+					t.Fatalf("%q: %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestEightDigits: the eight-byte digit test and value agree with a byte
+// by byte reading.
+func TestEightDigits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		var b [8]byte
+		for j := range b {
+			b[j] = '0' + byte(rng.IntN(10))
+			if rng.IntN(20) == 0 {
+				b[j] = byte(rng.IntN(256))
+			}
+		}
+		x := binary.LittleEndian.Uint64(b[:])
+		want, err := strconv.ParseUint(string(b[:]), 10, 64)
+		all := err == nil && !strings.ContainsAny(string(b[:]), "+-")
+		if eightDigits(x) != all || all && parseEight(x) != want {
+			t.Fatalf("%q: digits %v value %d, want %v %d", b, eightDigits(x), parseEight(x), all, want)
 		}
 	}
 }
