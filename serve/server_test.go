@@ -234,6 +234,8 @@ func TestPathSafety(t *testing.T) {
 		"/fig?id=linked-s1&name=entropy",
 		"/fig?id=..&name=entropy",
 		"/samples?id=linked-s1",
+		"/api/samples?id=linked-s1",
+		"/api/samples?id=../" + filepath.Base(outside) + "/secret-s1",
 		"/compare?sweep=..",
 		"/compare?id=linked-s1",
 		"/file?id=a-s1&path=../../" + filepath.Base(outside) + "/passwd",
@@ -293,7 +295,7 @@ func TestDeletedRunDir(t *testing.T) {
 	dir := writeRun(t, root, "a-s1", "a", 1, 20, 100, true)
 	writeRun(t, root, "b-s1", "b", 1, 20, 100, false)
 	_, ts := newTestServer(t, root)
-	for _, p := range []string{"/run?id=a-s1", "/fig?id=a-s1&name=entropy", "/samples?id=a-s1", "/api/run?id=a-s1"} {
+	for _, p := range []string{"/run?id=a-s1", "/fig?id=a-s1&name=entropy", "/samples?id=a-s1", "/api/run?id=a-s1", "/api/samples?id=a-s1"} {
 		if code, _ := get(t, ts, p); code != 200 {
 			t.Fatalf("%s: %d before deletion", p, code)
 		}
@@ -301,7 +303,7 @@ func TestDeletedRunDir(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/run?id=a-s1", "/fig?id=a-s1&name=entropy", "/samples?id=a-s1", "/api/run?id=a-s1", "/file?id=a-s1&path=metrics.jsonl"} {
+	for _, p := range []string{"/run?id=a-s1", "/fig?id=a-s1&name=entropy", "/samples?id=a-s1", "/api/run?id=a-s1", "/api/samples?id=a-s1", "/file?id=a-s1&path=metrics.jsonl"} {
 		if code, body := get(t, ts, p); code != 404 {
 			t.Errorf("%s after deletion: %d %s", p, code, body)
 		}
