@@ -465,10 +465,12 @@ func (s *Server) loadMany(ids []string, workers int) ([]*plots.Run, []string, []
 }
 
 // Points drawn per series on a page figure: a budget per figure shared by
-// its runs, within bounds (a figure is 480 pixels wide on the page).
+// its runs, within bounds (a figure is 480 pixels wide on the page; drawing
+// is a quarter of a cold 50-run comparison, so many runs get fewer points
+// each: 200 a run for 50).
 const (
-	figurePointBudget = 20000
-	minFigurePoints   = 300
+	figurePointBudget = 10000
+	minFigurePoints   = 200
 	maxFigurePoints   = 1500
 )
 
