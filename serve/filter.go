@@ -139,6 +139,9 @@ func filterData(dst, obj []byte) ([]byte, bool) {
 }
 
 func skipSpace(b []byte, p int) int {
+	if p < len(b) && b[p] > ' ' { // the common case: no space (all four are ≤ ' ')
+		return p
+	}
 	for p < len(b) && (b[p] == ' ' || b[p] == '\t' || b[p] == '\r' || b[p] == '\n') {
 		p++
 	}
