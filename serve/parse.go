@@ -277,7 +277,7 @@ func (p *metricsParser) fastData(t []byte, i int) (int, bool) {
 		}
 		i = skipSpace(t, i+1)
 		var v float64
-		if bytes.HasPrefix(t[i:], []byte("null")) {
+		if i < len(t) && t[i] == 'n' && bytes.HasPrefix(t[i:], []byte("null")) {
 			v, i = nan, i+4
 		} else if sl.col == nil {
 			e, ok := numberEnd(t, i)
