@@ -360,6 +360,7 @@ func (s *Server) readRun(id, abs string, size int64) (_ *plots.Run, off int64, _
 	}
 	p.feed(buf[:filled]) // an unterminated last line
 	r := p.run()
+	r.Dir = abs
 	cb, _, cerr := s.readInRoot(id+"/"+plots.ConfigFile, 1<<20, false)
 	if cerr == nil {
 		c := parseConfig(cb)

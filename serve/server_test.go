@@ -524,6 +524,9 @@ func TestIncrementalLoad(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", what, k, got.Get(k).Steps, want.Get(k).Steps)
 			}
 		}
+		if gd, _ := filepath.EvalSymlinks(got.Dir); gd == "" || gd != func() string { wd, _ := filepath.EvalSymlinks(want.Dir); return wd }() {
+			t.Errorf("%s: Dir %q, want %q", what, got.Dir, want.Dir)
+		}
 		if len(got.Keys()) != len(want.Keys()) || got.Label != want.Label || got.Group != want.Group {
 			t.Errorf("%s: keys %v label %q group %q, want %v %q %q", what, got.Keys(), got.Label, got.Group, want.Keys(), want.Label, want.Group)
 		}
