@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/entrolab/entrolab/plots"
 )
@@ -399,53 +400,73 @@ type groupRow struct {
 	Reward, Entropy, Acc, R2 string
 }
 
-type thinKey struct {
-	run *plots.Run
-	pts int
+// derived is what the pages compute from one loaded run and keep while it
+// lives: its summary row and its thinned copies by point budget. It is
+// found by a weak pointer to the run, so a run replaced by a newer read of
+// its file (a growing run, every step) is collected with what was derived
+// from it (TestDerivedFreed).
+type derived struct {
+	row   *plots.SummaryRow
+	thins map[int]thinned
 }
 
 type thinned struct {
-	run *plots.Run
+	run *plots.Run // nil: the run itself (not thinned; no strong reference to it here)
 	k   int
 }
 
-// thinned is thin(r, pts), cached while r is (the figures of one page
+// derivedOf is r's derived values; s.mu must be held.
+func (s *Server) derivedOf(r *plots.Run) *derived {
+	key := weak.Make(r)
+	d := s.derived[key]
+	if d == nil {
+		d = &derived{thins: map[int]thinned{}}
+		s.derived[key] = d
+		runtime.AddCleanup(r, func(key weak.Pointer[plots.Run]) {
+			s.mu.Lock()
+			delete(s.derived, key)
+			s.mu.Unlock()
+		}, key)
+	}
+	return d
+}
+
+// thinned is thin(r, pts), kept while r lives (the figures of one page
 // share their runs' thinned copies).
 func (s *Server) thinned(r *plots.Run, pts int) (*plots.Run, int) {
-	key := thinKey{r, pts}
 	s.mu.Lock()
-	t, ok := s.thins[key]
+	t, ok := s.derivedOf(r).thins[pts]
 	s.mu.Unlock()
-	if ok {
-		return t.run, t.k
+	if !ok {
+		var tr *plots.Run
+		tr, t.k = thin(r, pts)
+		if tr != r {
+			t.run = tr
+		}
+		s.mu.Lock()
+		s.derivedOf(r).thins[pts] = t
+		s.mu.Unlock()
 	}
-	t.run, t.k = thin(r, pts)
-	s.mu.Lock()
-	if len(s.thins) >= 1024 {
-		clear(s.thins)
+	if t.run == nil {
+		return r, t.k
 	}
-	s.thins[key] = t
-	s.mu.Unlock()
 	return t.run, t.k
 }
 
-// summaryRow is plots.Summarize of one run, cached while the run is (a
+// summaryRow is plots.Summarize of one run, kept while the run lives (a
 // loaded run is never modified; a changed file gives a new *plots.Run).
 func (s *Server) summaryRow(r *plots.Run) plots.SummaryRow {
 	s.mu.Lock()
-	row, ok := s.rows[r]
+	row := s.derivedOf(r).row
 	s.mu.Unlock()
-	if ok {
-		return row
+	if row != nil {
+		return *row
 	}
-	row = plots.Summarize([]*plots.Run{r})[0]
+	sr := plots.Summarize([]*plots.Run{r})[0]
 	s.mu.Lock()
-	if len(s.rows) >= 1024 {
-		clear(s.rows)
-	}
-	s.rows[r] = row
+	s.derivedOf(r).row = &sr
 	s.mu.Unlock()
-	return row
+	return sr
 }
 
 // compareRows summarises each group of runs: final reward and entropy as
@@ -649,6 +670,9 @@ func (s *Server) handleSamplesPage(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
+	// the version before the read: samples landing meanwhile make the
+	// next poll redraw the page
+	version, _ := s.fileKey(id + "/" + samplesFile)
 	var lines []sampleLine
 	b, _, err := s.readInRoot(id+"/"+samplesFile, maxSamplesBytes, true)
 	switch {
@@ -658,7 +682,6 @@ func (s *Server) handleSamplesPage(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	version, _ := s.fileKey(id + "/" + samplesFile)
 	p := samplesPage{pageData: pageData{Title: "samples " + id, Page: "samples", ID: id, Root: s.dir, Version: version},
 		Step: -1, Outcomes: []string{"all", "correct", "wrong"}, Outcome: "all"}
 	if st, err := strconv.Atoi(q.Get("step")); err == nil {

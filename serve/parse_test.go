@@ -9,10 +9,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entrolab/entrolab/plots"
 )
@@ -292,4 +294,49 @@ func TestEightDigits(t *testing.T) {
 			t.Fatalf("%q: digits %v value %d, want %v %d", b, eightDigits(x), parseEight(x), all, want)
 		}
 	}
+}
+
+// TestDerivedFreed: the summary rows and thinned copies of a growing run's
+// earlier versions go with them (kept by weak pointers), and are not
+// recomputed for the current one.
+func TestDerivedFreed(t *testing.T) {
+	root := t.TempDir()
+	dir := writeRun(t, root, "a-s1", "a", 1, 3000, 5000, false)
+	s, _ := newTestServer(t, root)
+	for step := 3001; step <= 3020; step++ {
+		r, _, err := s.loadRun("a-s1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.summaryRow(r)
+		if th, k := s.thinned(r, figurePoints(1)); k < 2 || th == r {
+			t.Fatalf("thinned k = %d", k)
+		}
+		f, _ := os.OpenFile(filepath.Join(dir, plots.MetricsFile), os.O_APPEND|os.O_WRONLY, 0)
+		fmt.Fprintf(f, `{"step":%d,"data":{"actor/entropy":0.5}}`+"\n", step)
+		f.Close()
+		os.Chtimes(filepath.Join(dir, plots.MetricsFile), time.Now(), time.Now().Add(time.Duration(step)*time.Second))
+	}
+	r, _, _ := s.loadRun("a-s1")
+	if r.Get("actor/entropy").Len() != 3020 {
+		t.Fatalf("%d points", r.Get("actor/entropy").Len())
+	}
+	row := s.summaryRow(r)
+	n := 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		runtime.GC()
+		s.mu.Lock()
+		n = len(s.derived)
+		s.mu.Unlock()
+		if n <= 2 {
+			break
+		}
+	}
+	if n > 2 {
+		t.Errorf("%d runs' derived values kept after 20 versions, want the current one", n)
+	}
+	if again := s.summaryRow(r); fmt.Sprint(again) != fmt.Sprint(row) {
+		t.Errorf("the current run's row changed: %v, was %v", again, row)
+	}
+	runtime.KeepAlive(r)
 }

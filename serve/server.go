@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/entrolab/entrolab/plots"
 )
@@ -46,12 +47,11 @@ type Server struct {
 	now  func() time.Time
 
 	mu        sync.Mutex
-	metrics   map[string]*metricsEntry        // by run ID
-	summaries map[string]*summaryEntry        // by run ID
-	figs      map[string][]byte               // rendered SVG by ids+name+versions
-	rows      map[*plots.Run]plots.SummaryRow // summary rows of loaded runs
-	thins     map[thinKey]thinned             // loaded runs thinned for a figure
-	figKeys   []string                        // insertion order, for eviction
+	metrics   map[string]*metricsEntry             // by run ID
+	summaries map[string]*summaryEntry             // by run ID
+	figs      map[string][]byte                    // rendered SVG by ids+name+versions
+	derived   map[weak.Pointer[plots.Run]]*derived // per loaded run: summary row, thinned copies
+	figKeys   []string                             // insertion order, for eviction
 }
 
 // New opens the runs root dir (which must exist) for serving.
@@ -67,7 +67,7 @@ func New(dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: runs root: %w", err)
 	}
-	return &Server{dir: abs, root: root, now: time.Now, metrics: map[string]*metricsEntry{}, summaries: map[string]*summaryEntry{}, figs: map[string][]byte{}, rows: map[*plots.Run]plots.SummaryRow{}, thins: map[thinKey]thinned{}}, nil
+	return &Server{dir: abs, root: root, now: time.Now, metrics: map[string]*metricsEntry{}, summaries: map[string]*summaryEntry{}, figs: map[string][]byte{}, derived: map[weak.Pointer[plots.Run]]*derived{}}, nil
 }
 
 // Dir is the absolute runs root.
