@@ -62,22 +62,24 @@ const (
 	Controller     = "controller/"
 )
 
-// Def is one metric: its key (a prefix when Prefix), unit and meaning.
+// Def is one metric: its key (a prefix when Prefix), unit and meaning, and
+// for the metrics figures draw, the axis label in words with the unit.
 type Def struct {
 	Key     string
 	Unit    string
 	Meaning string
-	Prefix  bool // Key is a prefix: Key + a suffix (val/pass@8, timing_s/gen)
+	Prefix  bool   // Key is a prefix: Key + a suffix (val/pass@8, timing_s/gen)
+	Axis    string // a figure's axis label: "entropy (nats / token)"; "" for metrics no figure draws
 }
 
 // Table lists every metric a run records.
 var Table = []Def{
-	{Key: Entropy, Unit: "nats", Meaning: "token-mean entropy of the policy on its own samples, at the training temperature"},
+	{Key: Entropy, Unit: "nats", Meaning: "token-mean entropy of the policy on its own samples, at the training temperature", Axis: "entropy (nats / token)"},
 	{Key: SampledNLL, Unit: "nats", Meaning: "token-mean negative log-prob of the sampled tokens (AEPO's entropy estimate)"},
 	{Key: PGLoss, Unit: "loss", Meaning: "the policy loss (aggregated per-token surrogate)"},
 	{Key: PGLossTotal, Unit: "loss", Meaning: "the policy loss plus every added term (KL, entropy)"},
-	{Key: PGClipfrac, Unit: "fraction", Meaning: "tokens whose ratio was clipped (A>0 above 1+ε_h, A<0 below 1−ε_l)"},
-	{Key: PGClipfracLow, Unit: "fraction", Meaning: "tokens cut by the dual clip (A<0, ratio above c)"},
+	{Key: PGClipfrac, Unit: "fraction", Meaning: "tokens whose ratio was clipped (A>0 above 1+ε_h, A<0 below 1−ε_l)", Axis: "clipped tokens (fraction)"},
+	{Key: PGClipfracLow, Unit: "fraction", Meaning: "tokens cut by the dual clip (A<0, ratio above c)", Axis: "dual-clipped tokens (fraction)"},
 	{Key: PPOKL, Unit: "nats", Meaning: "mean −Δ = old − new log-prob of the sampled tokens"},
 	{Key: "actor/ppo_kl_abs", Unit: "nats", Meaning: "KL-Cov: mean |Δ|"},
 	{Key: KLLoss, Unit: "nats", Meaning: "KL estimate to the frozen base policy, before its coefficient"},
@@ -101,18 +103,18 @@ var Table = []Def{
 	{Key: "actor/steer/omega_max", Unit: "estimate", Meaning: "STEER: largest entropy-change estimate Ω"},
 	{Key: "actor/entropy_term_mean", Unit: "advantage", Meaning: "entropy_adv: mean shaping term ψ = min(α·H, |A|/κ)"},
 	{Key: "actor/capped_frac", Unit: "fraction", Meaning: "entropy_adv: tokens whose ψ hit the cap |A|/κ"},
-	{Key: Score, Prefix: true, Unit: "reward", Meaning: "verifier reward of the step's samples: /mean, /max, /min"},
-	{Key: Accuracy, Unit: "fraction", Meaning: "samples the verifier marked correct"},
+	{Key: Score, Prefix: true, Unit: "reward", Meaning: "verifier reward of the step's samples: /mean, /max, /min", Axis: "training reward (verifier score)"},
+	{Key: Accuracy, Unit: "fraction", Meaning: "samples the verifier marked correct", Axis: "training accuracy (fraction)"},
 	{Key: Rewards, Prefix: true, Unit: "reward", Meaning: "rewards the estimator saw (after EM-RL, KL-in-reward): /mean, /max, /min"},
 	{Key: Advantages, Prefix: true, Unit: "advantage", Meaning: "per-token advantages: /mean, /max, /min"},
 	{Key: RefScoreMean, Unit: "reward", Meaning: "mean reward of the frozen base policy's completions (estimators that read them)"},
 	{Key: FracZeroStd, Unit: "fraction", Meaning: "prompt groups whose rewards are all equal (no signal)"},
-	{Key: RespLen, Prefix: true, Unit: "tokens", Meaning: "completion length: /mean, /max, /min"},
+	{Key: RespLen, Prefix: true, Unit: "tokens", Meaning: "completion length: /mean, /max, /min", Axis: "response length (tokens)"},
 	{Key: RespClipRatio, Unit: "fraction", Meaning: "completions stopped by max_new_tokens"},
 	{Key: LogpMismatch, Unit: "nats", Meaning: "largest |sampler − trainer| log-prob on the first update"},
-	{Key: PredictedDelta, Unit: "nats", Meaning: "first-order predicted entropy change of the step (−Cov(log π, Δz/τ))"},
-	{Key: ActualDelta, Unit: "nats", Meaning: "measured entropy change of the step, same tokens"},
-	{Key: DeltaCorr, Unit: "correlation", Meaning: "Pearson r of per-token predicted vs measured entropy change"},
+	{Key: PredictedDelta, Unit: "nats", Meaning: "first-order predicted entropy change of the step (−Cov(log π, Δz/τ))", Axis: "predicted entropy change per step (nats / token)"},
+	{Key: ActualDelta, Unit: "nats", Meaning: "measured entropy change of the step, same tokens", Axis: "entropy change per step (nats / token)"},
+	{Key: DeltaCorr, Unit: "correlation", Meaning: "Pearson r of per-token predicted vs measured entropy change", Axis: "per-token r, predicted vs measured"},
 	{Key: "entropy/token_mean", Unit: "nats", Meaning: "regularizer: token-mean entropy of the full distribution"},
 	{Key: "entropy/agg", Unit: "nats", Meaning: "regularizer: the aggregated entropy its loss uses"},
 	{Key: "entropy/effective_token_mean", Unit: "nats", Meaning: "bonus: token-mean entropy over the tokens it acts on"},
@@ -124,14 +126,14 @@ var Table = []Def{
 	{Key: HighMaskThr, Unit: "nats", Meaning: "80/20 mask: entropy threshold"},
 	{Key: HighMaskKept, Unit: "tokens", Meaning: "80/20 mask: tokens kept in the loss"},
 	{Key: "entropy/high_mask_frac", Unit: "fraction", Meaning: "bonus with its own 80/20 mask: tokens kept"},
-	{Key: EntropyCoef, Unit: "coefficient", Meaning: "entropy coefficient after this step's controller update"},
-	{Key: HAPOPivot, Unit: "log nats", Meaning: "HAPO temperature: the pivot quantile of log entropy"},
-	{Key: AEPOTemp, Unit: "temperature", Meaning: "AEPO: the pool's sampling temperature for the next step"},
-	{Key: AEPOSampleNum, Unit: "samples", Meaning: "AEPO: pool samples in this step's batch"},
-	{Key: ValAccuracy, Unit: "fraction", Meaning: "held-out greedy accuracy"},
+	{Key: EntropyCoef, Unit: "coefficient", Meaning: "entropy coefficient after this step's controller update", Axis: "entropy coefficient (after the controller)"},
+	{Key: HAPOPivot, Unit: "log nats", Meaning: "HAPO temperature: the pivot quantile of log entropy", Axis: "HAPO entropy pivot (log nats)"},
+	{Key: AEPOTemp, Unit: "temperature", Meaning: "AEPO: the pool's sampling temperature for the next step", Axis: "AEPO sampling temperature"},
+	{Key: AEPOSampleNum, Unit: "samples", Meaning: "AEPO: pool samples in this step's batch", Axis: "AEPO pool samples (per step)"},
+	{Key: ValAccuracy, Unit: "fraction", Meaning: "held-out greedy accuracy", Axis: "held-out greedy accuracy (fraction)"},
 	{Key: ValReward, Unit: "reward", Meaning: "held-out greedy mean reward"},
-	{Key: ValPassAt, Prefix: true, Unit: "fraction", Meaning: "held-out unbiased pass@k"},
-	{Key: ValMeanAt, Prefix: true, Unit: "fraction", Meaning: "held-out mean accuracy of k samples"},
+	{Key: ValPassAt, Prefix: true, Unit: "fraction", Meaning: "held-out unbiased pass@k", Axis: "held-out pass@k (fraction of problems)"},
+	{Key: ValMeanAt, Prefix: true, Unit: "fraction", Meaning: "held-out mean accuracy of k samples", Axis: "held-out mean@k (fraction)"},
 	{Key: "reward/", Prefix: true, Unit: "as the command defines", Meaning: "a reward command's extra fields, mean over the step's samples"},
 	{Key: Timing, Prefix: true, Unit: "s", Meaning: "wall time of a phase: gen, adv, update, diagnostic, eval, step"},
 	{Key: Throughput, Unit: "tokens/s", Meaning: "prompt + completion tokens per second of the step"},
@@ -160,6 +162,16 @@ func Label(key string) string {
 		return key + " (" + d.Unit + ")"
 	}
 	return key
+}
+
+// Axis is key's axis label from the table (its exact entry, or the
+// longest prefix entry it extends) and whether the table has one.
+func Axis(key string) (string, bool) {
+	d, ok := Lookup(key)
+	if !ok || d.Axis == "" {
+		return "", false
+	}
+	return d.Axis, true
 }
 
 // Keys lists the table's keys (prefixes with a trailing *), sorted.

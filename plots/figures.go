@@ -1,10 +1,8 @@
 package plots
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"github.com/entrolab/entrolab/internal/atomicfile"
 	"image/color"
 	"math"
 	"os"
@@ -13,13 +11,11 @@ import (
 	"strconv"
 	"strings"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
+	"github.com/entrolab/entrolab/internal/atomicfile"
+	"github.com/entrolab/entrolab/metric"
+	"github.com/entrolab/entrolab/stats"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgpdf"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // ErrNoData is returned (wrapped) by RenderFigure when none of the figure's
@@ -40,6 +36,7 @@ const (
 	KeyEntropy         = "actor/entropy"
 	KeyReward          = "critic/score/mean"
 	KeyValAccuracy     = "val/accuracy"
+	KeyAccuracy        = "critic/accuracy"
 	KeyPredictedDelta  = "entropy/predicted_delta"
 	KeyActualDelta     = "entropy/actual_delta"
 	KeyClipfrac        = "actor/pg_clipfrac"
@@ -56,8 +53,24 @@ const (
 // (top to bottom), only those with data.
 type figure struct {
 	name  string
-	build func(groups []Group) []*panel
+	build func(c *figCtx) []*panel
 }
+
+// figCtx is what every figure of one set of runs shares: the groups, one
+// colour per group (the same in every figure) and the bootstrap of the bands.
+type figCtx struct {
+	groups []Group
+	pal    palette
+	boot   stats.Bootstrap
+}
+
+func newFigCtx(groups []Group) *figCtx {
+	return &figCtx{groups: groups, pal: newPalette(groups), boot: stats.Bootstrap{Seed: BandSeed}}
+}
+
+// BandSeed seeds the bootstrap of every confidence band, so a figure is
+// reproducible byte for byte.
+const BandSeed = 1
 
 // figures lists every figure once, in the order WriteAll writes them.
 var figures = []figure{
@@ -75,15 +88,24 @@ var figures = []figure{
 // them; each becomes NAME.FORMAT:
 //
 //	entropy            actor/entropy vs step
-//	reward             critic/score/mean vs step; val/accuracy vs step (two panels)
-//	entropy_vs_reward  critic/score/mean vs actor/entropy with the fit R = −a·exp(H) + b
-//	entropy_delta      entropy/predicted_delta and entropy/actual_delta vs step;
-//	                   actual vs predicted with y = x and Pearson r (two panels)
+//	reward             critic/score/mean, critic/accuracy and val/accuracy vs step
+//	                   (three panels)
+//	entropy_vs_reward  critic/score/mean vs actor/entropy, one point per step
+//	                   coloured by step (a colour bar), with the fit
+//	                   R = −a·exp(H) + b; one panel per group
+//	entropy_delta      entropy/actual_delta (solid) and entropy/predicted_delta
+//	                   (dashed) as rolling means; their rolling Pearson r; actual
+//	                   vs predicted with y = x and the overall r (three panels)
 //	clipfrac           actor/pg_clipfrac (solid) and actor/pg_clipfrac_lower (dashed)
-//	response_length    response_length/mean with a min–max band
+//	response_length    response_length/mean, one run with its min–max band
 //	controllers        one panel per controller/* key
 //	pass_at_k          val/pass@k against k (log₂ axis) of the base (step 0) and
-//	                   each group's final policy, seeds as mean with a 95% CI band
+//	                   each group's final policy
+//
+// Several seeds of one group are drawn as their mean with a filled 95%
+// bootstrap confidence band (whole runs resampled, BandSeed), lines on top.
+// Axis labels are the metric table's (metric.Axis); a figure's subtitle says
+// what its bands are and how its lines are smoothed.
 func FigureNames() []string {
 	names := make([]string, len(figures))
 	for i, f := range figures {
@@ -108,7 +130,7 @@ func normalizeFormat(format string) (string, error) {
 }
 
 // RenderFigure draws the named figure for runs (overlaid; seeds of one group
-// as mean with a min–max band, see GroupRuns) and returns the encoded file.
+// as mean with a 95% bootstrap band, see GroupRuns) and returns the encoded file.
 // format is png (the default for ""), svg or pdf. PNG and SVG output is
 // byte-for-byte deterministic; PDF embeds its creation time. It fails with
 // ErrNoData when the figure has nothing to draw and ErrUnknownName for an
@@ -120,19 +142,19 @@ func RenderFigure(name string, runs []*Run, format string) ([]byte, error) {
 	}
 	for _, fig := range figures {
 		if fig.name == name {
-			return renderFigure(fig, GroupRuns(runs), f)
+			return renderFigure(fig, newFigCtx(GroupRuns(runs)), f)
 		}
 	}
 	return nil, fmt.Errorf("plots: %w figure %q (known: %s)", ErrUnknownName, name, strings.Join(FigureNames(), ", "))
 }
 
-func renderFigure(fig figure, groups []Group, format string) (out []byte, err error) {
+func renderFigure(fig figure, c *figCtx, format string) (out []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, fmt.Errorf("plots: render %s: panic: %v", fig.name, p)
 		}
 	}()
-	panels := fig.build(groups)
+	panels := fig.build(c)
 	if len(panels) == 0 {
 		return nil, fmt.Errorf("plots: %s: %w", fig.name, ErrNoData)
 	}
@@ -155,10 +177,10 @@ func WriteAll(outDir string, runs []*Run, format string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups := GroupRuns(runs)
+	c := newFigCtx(GroupRuns(runs))
 	var written []string
 	for _, fig := range figures {
-		b, err := renderFigure(fig, groups, f)
+		b, err := renderFigure(fig, c, f)
 		if errors.Is(err, ErrNoData) {
 			continue
 		}
@@ -190,95 +212,188 @@ func writeFileAtomic(path string, data []byte) error {
 
 // ---- figure builders ----
 
-func buildEntropy(groups []Group) []*panel {
-	pn := newPanel(KeyEntropy+" vs step", "step", KeyEntropy)
-	for i, g := range groups {
-		pn.addGroup(g, KeyEntropy, lineStyle(i, false), seriesName(groups, g, ""))
+// Axis labels that name no metric: the x axes, and the derived rolling r.
+const (
+	axisStep     = "step"
+	axisK        = "k (samples per problem, log scale)"
+	axisRollingR = "rolling Pearson r"
+)
+
+// axis is a metric's axis label from the metric table (the key with its
+// unit for a key the table lacks a label for).
+func axis(key string) string {
+	if a, ok := metric.Axis(key); ok {
+		return a
+	}
+	return metric.Label(key)
+}
+
+func buildEntropy(c *figCtx) []*panel {
+	pn := newPanel("policy entropy vs step", axisStep, axis(KeyEntropy))
+	for _, g := range c.groups {
+		c.addGroup(pn, g, KeyEntropy, false, seriesName(c.groups, g, ""))
 	}
 	return keep(pn)
 }
 
-func buildReward(groups []Group) []*panel {
-	reward := newPanel(KeyReward+" vs step", "step", KeyReward)
-	acc := newPanel(KeyValAccuracy+" (held-out) vs step", "step", KeyValAccuracy)
-	acc.marks = true // evaluated every few steps only
-	for i, g := range groups {
-		reward.addGroup(g, KeyReward, lineStyle(i, false), seriesName(groups, g, ""))
-		acc.addGroup(g, KeyValAccuracy, lineStyle(i, false), seriesName(groups, g, ""))
+func buildReward(c *figCtx) []*panel {
+	reward := newPanel("training reward vs step", axisStep, axis(KeyReward))
+	acc := newPanel("training accuracy vs step (samples the verifier marked correct)", axisStep, axis(KeyAccuracy))
+	val := newPanel("held-out greedy accuracy vs step", axisStep, axis(KeyValAccuracy))
+	val.marks = true // evaluated every few steps only
+	for _, g := range c.groups {
+		name := seriesName(c.groups, g, "")
+		c.addGroup(reward, g, KeyReward, false, name)
+		c.addGroup(acc, g, KeyAccuracy, false, name)
+		c.addGroup(val, g, KeyValAccuracy, false, name)
 	}
-	return keep(reward, acc)
+	return keep(reward, acc, val)
 }
 
-func buildEntropyVsReward(groups []Group) []*panel {
-	pn := newPanel(KeyReward+" vs "+KeyEntropy+", fit "+entropyRewardTitle,
-		KeyEntropy+" (H)", KeyReward+" (R)")
-	var fits []string
-	for i, g := range groups {
-		var hs, rs []float64
+// buildEntropyVsReward draws, per group, one point per step (the raw
+// series, never smoothed: the fit is on what was measured) coloured by its
+// step on one scale shared by every panel, and the fitted curve
+// R = −a·exp(H) + b in the group's colour. Panels share their axis ranges.
+func buildEntropyVsReward(c *figCtx) []*panel {
+	type pts struct {
+		g          Group
+		hs, rs, st []float64
+	}
+	var all []pts
+	maxStep := 0.0
+	for _, g := range c.groups {
+		var p pts
+		p.g = g
 		for _, r := range g.Runs { // seeds of one configuration share a fit
-			_, h, rw := Join(r.Get(KeyEntropy), r.Get(KeyReward))
-			hs = append(hs, h...)
-			rs = append(rs, rw...)
+			steps, h, rw := Join(raw(r.Get(KeyEntropy)), raw(r.Get(KeyReward)))
+			p.hs = append(p.hs, h...)
+			p.rs = append(p.rs, rw...)
+			for _, s := range steps {
+				p.st = append(p.st, float64(s))
+				maxStep = math.Max(maxStep, float64(s))
+			}
 		}
-		if len(hs) == 0 {
-			continue
+		if len(p.hs) > 0 {
+			all = append(all, p)
 		}
-		ls := lineStyle(i, false)
-		pn.addScatter(hs, rs, ls.Color)
-		name := g.Label()
-		a, b, r2, err := FitEntropyReward(hs, rs)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	scale := &stepScale{min: 0, max: maxStep}
+	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	var panels []*panel
+	for _, p := range all {
+		title := "training reward vs entropy"
+		if len(c.groups) > 1 || len(p.g.Runs) > 1 {
+			title += ": " + p.g.Label()
+		}
+		pn := newPanel(title, axis(KeyEntropy), axis(KeyReward))
+		pn.notes = append(pn.notes, "one point per step (raw, all seeds), coloured by step; line: least-squares fit "+entropyRewardTitle)
+		pn.addColoredScatter(p.hs, p.rs, p.st, scale)
+		pn.cbar = scale
+		ls := c.pal.style(p.g, false)
+		a, b, r2, err := FitEntropyReward(p.hs, p.rs)
 		if err != nil {
-			pn.legend.Add(name+": no fit", scatterThumb(ls.Color))
-			pn.entries++
-			continue
+			pn.addEntry("no fit: "+err.Error(), scatterThumb(color.Gray{Y: 120}))
+		} else {
+			lo, hi := minMax(p.hs)
+			xs := make([]float64, 101)
+			ys := make([]float64, 101)
+			for k := range xs {
+				xs[k] = lo + (hi-lo)*float64(k)/100
+				ys[k] = -a*math.Exp(xs[k]) + b
+			}
+			ls.Width = vg.Points(2)
+			pn.addLine(xs, ys, ls)
+			pn.addEntry(p.g.Label()+": fit a="+fmtStat4(a)+", b="+fmtStat4(b)+", R²="+fmtStat(r2), lineThumb(ls))
 		}
-		fit := "a=" + fmtStat4(a) + ", b=" + fmtStat4(b) + ", R²=" + fmtStat(r2)
-		fits = append(fits, fit)
-		lo, hi := minMax(hs)
-		xs := make([]float64, 101)
-		ys := make([]float64, 101)
-		for k := range xs {
-			xs[k] = lo + (hi-lo)*float64(k)/100
-			ys[k] = -a*math.Exp(xs[k]) + b
+		l, h := minMax(p.hs)
+		xlo, xhi = math.Min(xlo, l), math.Max(xhi, h)
+		l, h = minMax(p.rs)
+		ylo, yhi = math.Min(ylo, l), math.Max(yhi, h)
+		panels = append(panels, pn)
+	}
+	if len(panels) > 1 { // one range for all, so the panels compare at a glance
+		for _, pn := range panels {
+			pn.p.X.Min, pn.p.X.Max = xlo, xhi
+			pn.p.Y.Min, pn.p.Y.Max = ylo, yhi
+			pn.fixed = true
 		}
-		fitStyle := ls
-		fitStyle.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
-		pn.addLine(xs, ys, fitStyle)
-		pn.legend.Add(name+": "+fit, scatterThumb(ls.Color), lineThumb(fitStyle))
-		pn.entries++
 	}
-	if len(groups) == 1 && len(fits) == 1 {
-		pn.p.Title.Text = KeyReward + " vs " + KeyEntropy + ": " + entropyRewardTitle + ", " + fits[0]
-	}
-	return keep(pn)
+	return panels
 }
 
-func buildEntropyDelta(groups []Group) []*panel {
-	steps := newPanel(KeyActualDelta+" (solid) and "+KeyPredictedDelta+" (dashed) vs step", "step", "entropy change")
-	for i, g := range groups {
-		steps.addGroup(g, KeyActualDelta, lineStyle(i, false), seriesName(groups, g, KeyActualDelta))
-		steps.addGroup(g, KeyPredictedDelta, lineStyle(i, true), seriesName(groups, g, KeyPredictedDelta))
+// Windows of the entropy-change figure when the runs are not smoothed
+// already: rolling means over about 1/30 of the steps once a run has
+// autoSmoothMin points, and a rolling correlation over 1/15 of them
+// (between corrMin and corrMax steps).
+const (
+	autoSmoothMin = 90
+	corrMin       = 10
+	corrMax       = 50
+)
+
+// buildEntropyDelta draws the entropy-mechanism check readable for long
+// runs: the measured and predicted per-step changes as rolling means (the
+// --smooth window, else about 1/30 of the steps), their rolling Pearson r
+// over a trailing window, and the raw scatter of measured against
+// predicted with y = x and the overall r.
+func buildEntropyDelta(c *figCtx) []*panel {
+	n := 0
+	for _, g := range c.groups {
+		for _, r := range g.Runs {
+			st, _, _ := Join(raw(r.Get(KeyPredictedDelta)), raw(r.Get(KeyActualDelta)))
+			n = max(n, len(st))
+		}
 	}
-	scatter := newPanel(KeyActualDelta+" vs "+KeyPredictedDelta, KeyPredictedDelta, KeyActualDelta)
+	auto := 1
+	if n >= autoSmoothMin {
+		auto = int(math.Round(float64(n) / 30))
+	}
+	steps := newPanel("entropy change per step: measured (solid) and first-order predicted (dashed)", axisStep, axis(KeyActualDelta))
+	for _, g := range c.groups {
+		for _, k := range []string{KeyActualDelta, KeyPredictedDelta} {
+			ser := g.Series(k)
+			for i, s := range ser {
+				if s != nil && s.Window <= 1 && auto > 1 {
+					ser[i] = smoothSeries(raw(s), auto)
+				}
+			}
+			c.addSeries(steps, g, ser, k == KeyPredictedDelta, seriesName(c.groups, g, map[string]string{KeyActualDelta: "measured", KeyPredictedDelta: "predicted"}[k]))
+		}
+	}
+	w := min(max(n/15, corrMin), corrMax)
+	corr := newPanel(fmt.Sprintf("rolling Pearson r of the per-step predicted and measured changes (trailing %d steps)", w), axisStep, axisRollingR)
+	if n >= 2*w {
+		for _, g := range c.groups {
+			ser := make([]*Series, len(g.Runs))
+			for i, r := range g.Runs {
+				ser[i] = rollingCorr(raw(r.Get(KeyPredictedDelta)), raw(r.Get(KeyActualDelta)), w)
+			}
+			c.addSeries(corr, g, ser, false, seriesName(c.groups, g, ""))
+		}
+		corr.windows = nil // the window is in the title; the lines are not smoothed further
+	}
+	scatter := newPanel("measured vs predicted entropy change, one point per step (raw)", axis(KeyPredictedDelta), axis(KeyActualDelta))
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, g := range groups {
+	for _, g := range c.groups {
 		var ps, as []float64
 		for _, r := range g.Runs {
-			_, p, a := Join(r.Get(KeyPredictedDelta), r.Get(KeyActualDelta))
+			_, p, a := Join(raw(r.Get(KeyPredictedDelta)), raw(r.Get(KeyActualDelta)))
 			ps = append(ps, p...)
 			as = append(as, a...)
 		}
 		if len(ps) == 0 {
 			continue
 		}
-		c := lineStyle(i, false).Color
-		scatter.addScatter(ps, as, c)
+		col := c.pal.color(g)
+		scatter.addScatter(ps, as, col)
 		for _, v := range [][]float64{ps, as} {
 			l, h := minMax(v)
 			lo, hi = math.Min(lo, l), math.Max(hi, h)
 		}
-		scatter.legend.Add(g.Label()+": Pearson r="+fmtStat(Pearson(ps, as)), scatterThumb(c))
-		scatter.entries++
+		scatter.addEntry(g.Label()+": Pearson r="+fmtStat(Pearson(ps, as)), scatterThumb(col))
 	}
 	if scatter.has {
 		if lo == hi {
@@ -286,56 +401,74 @@ func buildEntropyDelta(groups []Group) []*panel {
 		}
 		diag := draw.LineStyle{Color: color.Gray{Y: 90}, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
 		scatter.addLine([]float64{lo, hi}, []float64{lo, hi}, diag)
-		scatter.legend.Add("y = x", lineThumb(diag))
-		scatter.entries++
+		scatter.addEntry("y = x", lineThumb(diag))
 	}
-	return keep(steps, scatter)
+	return keep(steps, corr, scatter)
 }
 
-func buildClipfrac(groups []Group) []*panel {
-	pn := newPanel(KeyClipfrac+" (solid) and "+KeyClipfracLower+" (dashed) vs step", "step", "clip fraction")
-	for i, g := range groups {
-		pn.addGroup(g, KeyClipfrac, lineStyle(i, false), seriesName(groups, g, KeyClipfrac))
-		pn.addGroup(g, KeyClipfracLower, lineStyle(i, true), seriesName(groups, g, KeyClipfracLower))
+// rollingCorr is the Pearson r of x and y over the trailing w steps where
+// both are finite, at each such step from the w-th on.
+func rollingCorr(x, y *Series, w int) *Series {
+	st, xs, ys := Join(x, y)
+	out := &Series{Key: "rolling r"}
+	for i := w - 1; i < len(st); i++ {
+		out.Steps = append(out.Steps, st[i])
+		out.Values = append(out.Values, Pearson(xs[i-w+1:i+1], ys[i-w+1:i+1]))
+	}
+	if len(out.Steps) == 0 {
+		return nil
+	}
+	return out
+}
+
+func buildClipfrac(c *figCtx) []*panel {
+	pn := newPanel("clip fractions: ratio clip (solid) and dual clip (dashed)", axisStep, axis(KeyClipfrac))
+	for _, g := range c.groups {
+		c.addGroup(pn, g, KeyClipfrac, false, seriesName(c.groups, g, "clip"))
+		c.addGroup(pn, g, KeyClipfracLower, true, seriesName(c.groups, g, "dual clip"))
 	}
 	return keep(pn)
 }
 
-// buildResponseLength draws response_length/mean with a band from
-// response_length/min to response_length/max. For seeds of one group the line
-// is the mean of the seeds' means and the band runs from the smallest min to
-// the largest max; a group lacking min and max gets the seeds' min–max of the
-// mean instead.
-func buildResponseLength(groups []Group) []*panel {
-	pn := newPanel(KeyRespLenMean+" with "+KeyRespLenMin+"–"+KeyRespLenMax+" band", "step", "response length (tokens)")
-	for i, g := range groups {
-		ls := lineStyle(i, false)
-		means := Aggregate(g.Series(KeyRespLenMean))
-		mins := Aggregate(g.Series(KeyRespLenMin))
-		maxs := Aggregate(g.Series(KeyRespLenMax))
-		x, lo, hi := alignBand(mins.Steps, mins.Min, maxs.Steps, maxs.Max)
-		what := "mean, min–max"
+// buildResponseLength draws response_length/mean. One run gets a band from
+// response_length/min to response_length/max (the step's shortest and
+// longest completion); several seeds get their mean with the 95% band of
+// the mean over seeds.
+func buildResponseLength(c *figCtx) []*panel {
+	pn := newPanel("response length vs step", axisStep, axis(KeyRespLenMean))
+	for _, g := range c.groups {
 		if len(g.Runs) > 1 {
-			what = "mean of seeds, min–max over seeds"
+			c.addGroup(pn, g, KeyRespLenMean, false, g.Label())
+			continue
 		}
-		if !anyFinite(lo) && !anyFinite(hi) && len(g.Runs) > 1 {
-			x, lo, hi = floats(means.Steps), means.Min, means.Max
-			what = "mean of seeds, seed min–max of the mean"
+		r := g.Runs[0]
+		ls := c.pal.style(g, false)
+		mean := r.Get(KeyRespLenMean)
+		if mean == nil {
+			continue
 		}
-		band := pn.addBand(x, lo, hi, fade(ls.Color))
-		line := pn.addLine(floats(means.Steps), means.Mean, ls)
-		if band || line {
-			pn.legend.Add(g.Label()+": "+what, bandThumb{fill: fade(ls.Color), line: ls})
-			pn.entries++
+		mins, maxs := r.Get(KeyRespLenMin), r.Get(KeyRespLenMax)
+		band := false
+		if mins != nil && maxs != nil {
+			x, lo, hi := alignBand(mins.Steps, mins.Values, maxs.Steps, maxs.Values)
+			band = pn.addBand(x, lo, hi, fade(ls.Color))
+		}
+		if pn.addLine(floats(mean.Steps), mean.Values, ls) {
+			pn.windows = appendWindow(pn.windows, mean.Window)
+			if band {
+				pn.addEntry(g.Label()+": mean; band: shortest–longest completion", bandThumb{fill: fade(ls.Color), line: ls})
+			} else {
+				pn.addEntry(g.Label()+": mean", lineThumb(ls))
+			}
 		}
 	}
 	return keep(pn)
 }
 
-func buildControllers(groups []Group) []*panel {
+func buildControllers(c *figCtx) []*panel {
 	seen := map[string]bool{}
 	var keys []string
-	for _, g := range groups {
+	for _, g := range c.groups {
 		for _, r := range g.Runs {
 			for k, s := range r.Series {
 				if strings.HasPrefix(k, ControllerPrefix) && !seen[k] && s.HasFinite() {
@@ -348,384 +481,73 @@ func buildControllers(groups []Group) []*panel {
 	sort.Strings(keys)
 	var panels []*panel
 	for _, k := range keys {
-		pn := newPanel(k+" vs step", "step", k)
-		for i, g := range groups {
-			pn.addGroup(g, k, lineStyle(i, false), seriesName(groups, g, ""))
+		title := k
+		if d, ok := metric.Lookup(k); ok {
+			title = d.Meaning
+		}
+		pn := newPanel(title, axisStep, axis(k))
+		for _, g := range c.groups {
+			c.addGroup(pn, g, k, false, seriesName(c.groups, g, ""))
 		}
 		panels = append(panels, keep(pn)...)
 	}
 	return panels
 }
 
-// seriesName is a legend entry: the group's label, the metric key when one
-// group draws several keys, or both.
-func seriesName(groups []Group, g Group, key string) string {
+// seriesName is a legend entry: the group's label, what of it is drawn
+// (measured, predicted) when one group draws several lines, or both.
+func seriesName(groups []Group, g Group, what string) string {
 	switch {
-	case key == "":
+	case what == "":
 		return g.Label()
 	case len(groups) == 1:
-		return key
+		return what
 	}
-	return g.Label() + ": " + key
+	return g.Label() + ": " + what
 }
 
-// ---- panels ----
-
-// panel is one plot of a figure plus its legend, drawn beside the plot so it
-// never covers data.
-type panel struct {
-	p       *plot.Plot
-	legend  plot.Legend
-	entries int
-	bands   []plot.Plotter // drawn first, under every line
-	lines   []plot.Plotter
-	has     bool // at least one finite point
-	marks   bool // draw a dot at every point (sparse series such as val/*)
+// addGroup draws key for a group (see addSeries).
+func (c *figCtx) addGroup(pn *panel, g Group, key string, dashed bool, name string) bool {
+	return c.addSeries(pn, g, g.Series(key), dashed, name)
 }
 
-func newPanel(title, xlabel, ylabel string) *panel {
-	p := plot.New()
-	p.Title.Text = title
-	p.Title.Padding = vg.Points(6)
-	p.X.Label.Text = xlabel
-	p.Y.Label.Text = ylabel
-	p.X.Tick.Label.Font.Size = vg.Points(10)
-	p.Y.Tick.Label.Font.Size = vg.Points(10)
-	p.X.Tick.Marker = niceTicks{n: 7, integer: xlabel == "step"}
-	p.Y.Tick.Marker = niceTicks{n: 6}
-	leg := plot.NewLegend()
-	leg.Top, leg.Left = true, true
-	leg.TextStyle.Font.Size = vg.Points(10)
-	leg.Padding = vg.Points(3)
-	return &panel{p: p, legend: leg}
-}
-
-// keep returns the panels that have data.
-func keep(ps ...*panel) []*panel {
-	var out []*panel
-	for _, p := range ps {
-		if p.has {
-			out = append(out, p)
+// addSeries draws a group's series (one per run, nil where a run lacks it):
+// one run's as it is, several seeds as their mean with a filled 95%
+// bootstrap band over seeds under the line. It adds a legend entry when
+// anything was drawn.
+func (c *figCtx) addSeries(pn *panel, g Group, ser []*Series, dashed bool, name string) bool {
+	ls := c.pal.style(g, dashed)
+	for _, s := range ser {
+		if s != nil {
+			pn.windows = appendWindow(pn.windows, s.Window)
 		}
 	}
-	return out
-}
-
-// addGroup draws key for a group: a run's series as is, or several seeds as
-// their mean with a min–max band. It adds a legend entry when anything was
-// drawn.
-func (pn *panel) addGroup(g Group, key string, ls draw.LineStyle, name string) bool {
-	if len(g.Runs) == 1 {
-		s := g.Runs[0].Get(key)
-		if s == nil {
-			return false
-		}
-		if !pn.addLine(floats(s.Steps), s.Values, ls) {
+	if len(ser) == 1 {
+		s := ser[0]
+		if s == nil || !pn.addLine(floats(s.Steps), s.Values, ls) {
 			return false
 		}
 		if pn.marks {
-			pn.legend.Add(name, lineThumb(ls), scatterThumb(ls.Color))
+			pn.addEntry(name, lineThumb(ls), scatterThumb(ls.Color))
 		} else {
-			pn.legend.Add(name, lineThumb(ls))
+			pn.addEntry(name, lineThumb(ls))
 		}
-		pn.entries++
 		return true
 	}
-	b := Aggregate(g.Series(key))
+	b := AggregateCI(ser, c.boot)
 	x := floats(b.Steps)
-	band := pn.addBand(x, b.Min, b.Max, fade(ls.Color))
+	band := pn.addBand(x, b.Low, b.High, fade(ls.Color))
 	line := pn.addLine(x, b.Mean, ls)
 	if !band && !line {
 		return false
 	}
-	pn.legend.Add(name+": mean, min–max", bandThumb{fill: fade(ls.Color), line: ls})
-	pn.entries++
+	pn.banded = pn.banded || band
+	if pn.marks {
+		pn.addEntry(name, bandThumb{fill: fade(ls.Color), line: ls}, scatterThumb(ls.Color))
+	} else {
+		pn.addEntry(name, bandThumb{fill: fade(ls.Color), line: ls})
+	}
 	return true
-}
-
-// addLine draws the finite stretches of (x, y) as separate lines, so a NaN
-// or Inf leaves a gap instead of being joined across; a stretch of one point
-// is drawn as a dot. It reports whether any point was finite.
-func (pn *panel) addLine(x, y []float64, ls draw.LineStyle) bool {
-	drew := false
-	for _, seg := range finiteSegments(x, y) {
-		drew = true
-		if len(seg) == 1 || pn.marks {
-			sc := &plotter.Scatter{XYs: seg, GlyphStyle: glyph(ls.Color, 2)}
-			pn.lines = append(pn.lines, sc)
-		}
-		if len(seg) > 1 {
-			pn.lines = append(pn.lines, &plotter.Line{XYs: seg, LineStyle: ls})
-		}
-	}
-	pn.has = pn.has || drew
-	return drew
-}
-
-// addScatter draws the finite (x, y) pairs as dots.
-func (pn *panel) addScatter(x, y []float64, c color.Color) bool {
-	var xys plotter.XYs
-	for i := range x {
-		if isFinite(x[i]) && isFinite(y[i]) {
-			xys = append(xys, plotter.XY{X: x[i], Y: y[i]})
-		}
-	}
-	if len(xys) == 0 {
-		return false
-	}
-	pn.lines = append(pn.lines, &plotter.Scatter{XYs: xys, GlyphStyle: glyph(c, 2)})
-	pn.has = true
-	return true
-}
-
-// addBand fills between lo and hi over each stretch where both are finite.
-func (pn *panel) addBand(x, lo, hi []float64, c color.Color) bool {
-	var rings []plotter.XYs
-	var cur plotter.XYs
-	var curHi []plotter.XY
-	flush := func() {
-		if len(cur) > 1 {
-			ring := append(plotter.XYs{}, cur...)
-			for k := len(curHi) - 1; k >= 0; k-- {
-				ring = append(ring, curHi[k])
-			}
-			rings = append(rings, ring)
-		}
-		cur, curHi = nil, nil
-	}
-	for i := range x {
-		if i < len(lo) && i < len(hi) && isFinite(x[i]) && isFinite(lo[i]) && isFinite(hi[i]) {
-			cur = append(cur, plotter.XY{X: x[i], Y: lo[i]})
-			curHi = append(curHi, plotter.XY{X: x[i], Y: hi[i]})
-			continue
-		}
-		flush()
-	}
-	flush()
-	if len(rings) == 0 {
-		return false
-	}
-	pn.bands = append(pn.bands, &bandPlotter{rings: rings, color: c})
-	pn.has = true
-	return true
-}
-
-// finish adds the grid and layers to the plot and fixes degenerate ranges.
-func (pn *panel) finish() {
-	pn.p.Add(plotter.NewGrid())
-	pn.p.Add(pn.bands...)
-	pn.p.Add(pn.lines...)
-	fixRange(&pn.p.X)
-	fixRange(&pn.p.Y)
-}
-
-// fixRange gives an axis without data [0, 1] and widens a zero-width range
-// (a single point) around its value, so tick marks stay sensible.
-func fixRange(a *plot.Axis) {
-	if !isFinite(a.Min) || !isFinite(a.Max) || a.Min > a.Max {
-		a.Min, a.Max = 0, 1
-		return
-	}
-	if span := a.Max - a.Min; span <= 1e-12*math.Max(math.Abs(a.Min), math.Abs(a.Max)) {
-		c := (a.Min + a.Max) / 2
-		pad := math.Max(math.Abs(c)*0.1, 0.5)
-		a.Min, a.Max = c-pad, c+pad
-	}
-}
-
-// finiteSegments splits (x, y) into the stretches where both are finite.
-func finiteSegments(x, y []float64) []plotter.XYs {
-	var segs []plotter.XYs
-	var cur plotter.XYs
-	for i := range x {
-		if i < len(y) && isFinite(x[i]) && isFinite(y[i]) {
-			cur = append(cur, plotter.XY{X: x[i], Y: y[i]})
-			continue
-		}
-		if len(cur) > 0 {
-			segs = append(segs, cur)
-			cur = nil
-		}
-	}
-	if len(cur) > 0 {
-		segs = append(segs, cur)
-	}
-	return segs
-}
-
-// alignBand puts two series on the union of their steps, NaN where one lacks
-// a step.
-func alignBand(loSteps []int, lo []float64, hiSteps []int, hi []float64) (x, l, h []float64) {
-	idx := map[int]int{}
-	var steps []int
-	for _, s := range append(append([]int{}, loSteps...), hiSteps...) {
-		if _, ok := idx[s]; !ok {
-			idx[s] = 0
-			steps = append(steps, s)
-		}
-	}
-	sort.Ints(steps)
-	x = floats(steps)
-	l = make([]float64, len(steps))
-	h = make([]float64, len(steps))
-	for i, s := range steps {
-		idx[s] = i
-		l[i], h[i] = math.NaN(), math.NaN()
-	}
-	for i, s := range loSteps {
-		l[idx[s]] = lo[i]
-	}
-	for i, s := range hiSteps {
-		h[idx[s]] = hi[i]
-	}
-	return x, l, h
-}
-
-// bandPlotter fills polygons without outlines (a zero-width stroke draws a
-// hairline in some backends).
-type bandPlotter struct {
-	rings []plotter.XYs
-	color color.Color
-}
-
-func (b *bandPlotter) Plot(c draw.Canvas, p *plot.Plot) {
-	trX, trY := p.Transforms(&c)
-	for _, ring := range b.rings {
-		pts := make([]vg.Point, len(ring))
-		for i, xy := range ring {
-			pts[i] = vg.Point{X: trX(xy.X), Y: trY(xy.Y)}
-		}
-		if poly := c.ClipPolygonXY(pts); len(poly) > 2 {
-			c.FillPolygon(b.color, poly)
-		}
-	}
-}
-
-func (b *bandPlotter) DataRange() (xmin, xmax, ymin, ymax float64) {
-	xmin, ymin = math.Inf(1), math.Inf(1)
-	xmax, ymax = math.Inf(-1), math.Inf(-1)
-	for _, ring := range b.rings {
-		for _, xy := range ring {
-			xmin, xmax = math.Min(xmin, xy.X), math.Max(xmax, xy.X)
-			ymin, ymax = math.Min(ymin, xy.Y), math.Max(ymax, xy.Y)
-		}
-	}
-	return
-}
-
-// bandThumb is a legend thumbnail: a filled bar with the mean line through it.
-type bandThumb struct {
-	fill color.Color
-	line draw.LineStyle
-}
-
-func (t bandThumb) Thumbnail(c *draw.Canvas) {
-	h := c.Max.Y - c.Min.Y
-	c.FillPolygon(t.fill, []vg.Point{
-		{X: c.Min.X, Y: c.Min.Y + h*0.1}, {X: c.Max.X, Y: c.Min.Y + h*0.1},
-		{X: c.Max.X, Y: c.Max.Y - h*0.1}, {X: c.Min.X, Y: c.Max.Y - h*0.1},
-	})
-	y := c.Center().Y
-	c.StrokeLine2(t.line, c.Min.X, y, c.Max.X, y)
-}
-
-func lineThumb(ls draw.LineStyle) plot.Thumbnailer { return &plotter.Line{LineStyle: ls} }
-
-func scatterThumb(c color.Color) plot.Thumbnailer {
-	return &plotter.Scatter{GlyphStyle: glyph(c, 3)}
-}
-
-func glyph(c color.Color, r float64) draw.GlyphStyle {
-	return draw.GlyphStyle{Color: c, Radius: vg.Points(r), Shape: draw.CircleGlyph{}}
-}
-
-// palette is matplotlib's tab10, one color per group.
-var palette = []color.NRGBA{
-	{0x1f, 0x77, 0xb4, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x2c, 0xa0, 0x2c, 0xff},
-	{0xd6, 0x27, 0x28, 0xff}, {0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff},
-	{0xe3, 0x77, 0xc2, 0xff}, {0x7f, 0x7f, 0x7f, 0xff}, {0xbc, 0xbd, 0x22, 0xff},
-	{0x17, 0xbe, 0xcf, 0xff},
-}
-
-// lineStyle is group i's line; dashed for a figure's second metric.
-func lineStyle(i int, dashed bool) draw.LineStyle {
-	ls := draw.LineStyle{Color: palette[i%len(palette)], Width: vg.Points(1.5)}
-	if dashed {
-		ls.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-	}
-	return ls
-}
-
-// fade is a color's translucent fill for bands.
-func fade(c color.Color) color.Color {
-	n := color.NRGBAModel.Convert(c).(color.NRGBA)
-	n.A = 0x48
-	return n
-}
-
-// ---- layout and encoding ----
-
-const (
-	plotWidth   = 7 * vg.Inch   // one panel's plot, axes and title
-	panelHeight = 3.4 * vg.Inch // one panel, panelGap included
-	panelGap    = 0.2 * vg.Inch // below each panel, so an x label never touches the next title
-	legendGap   = 0.15 * vg.Inch
-	pngDPI      = 110
-)
-
-// render lays the panels out top to bottom, each with its legend in a
-// column to the right of the plot, and encodes the figure.
-func render(panels []*panel, format string) ([]byte, error) {
-	var legendW vg.Length
-	for _, pn := range panels {
-		pn.finish()
-		if pn.entries > 0 {
-			r := pn.legend.Rectangle(draw.Canvas{})
-			legendW = max(legendW, r.Max.X-r.Min.X)
-		}
-	}
-	width := plotWidth
-	if legendW > 0 {
-		width += legendW + 2*legendGap
-	}
-	height := panelHeight * vg.Length(len(panels))
-
-	var cw vg.CanvasWriterTo
-	switch format {
-	case "png":
-		cw = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(pngDPI))}
-	case "svg":
-		cw = vgsvg.New(width, height)
-	case "pdf":
-		cw = vgpdf.New(width, height)
-	default:
-		return nil, fmt.Errorf("%w format %q (known: %s)", ErrUnknownName, format, strings.Join(knownFormats, ", "))
-	}
-	dc := draw.New(cw)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	for i, pn := range panels {
-		top := height - panelHeight*vg.Length(i)
-		pc := draw.Canvas{Canvas: cw, Rectangle: vg.Rectangle{
-			Min: vg.Point{X: 0, Y: top - panelHeight + panelGap},
-			Max: vg.Point{X: plotWidth, Y: top},
-		}}
-		pn.p.Draw(pc)
-		if pn.entries == 0 {
-			continue
-		}
-		titleH := pn.p.Title.TextStyle.Rectangle(pn.p.Title.Text).Size().Y + pn.p.Title.Padding
-		lc := draw.Canvas{Canvas: cw, Rectangle: vg.Rectangle{
-			Min: vg.Point{X: plotWidth + legendGap, Y: top - panelHeight},
-			Max: vg.Point{X: width - legendGap, Y: top - titleH - legendGap},
-		}}
-		pn.legend.Draw(lc)
-	}
-	var buf bytes.Buffer
-	if _, err := cw.WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // ---- small helpers ----

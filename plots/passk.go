@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/entrolab/entrolab/metric"
 	"github.com/entrolab/entrolab/stats"
 	"gonum.org/v1/gonum/floats/scalar"
 	"gonum.org/v1/plot"
@@ -100,17 +101,14 @@ func groupCurve(curves []*PassCurve) *GroupCurve {
 		return nil
 	}
 	g := &GroupCurve{K: ks, Runs: len(cs)}
-	b := stats.Bootstrap{Seed: 1}
-	for _, k := range ks {
-		vals := make([]float64, len(cs))
-		for i, c := range cs {
-			vals[i] = c.Pass[slices.Index(c.K, k)]
+	vals := make([][]float64, len(cs))
+	for i, c := range cs {
+		for _, k := range ks {
+			vals[i] = append(vals[i], c.Pass[slices.Index(c.K, k)])
 		}
-		iv, _ := b.CI(vals, stats.MeanStat)
-		g.Mean = append(g.Mean, iv.Estimate)
-		g.Low = append(g.Low, iv.Low)
-		g.High = append(g.High, iv.High)
 	}
+	// whole runs resampled, as every band of the figures
+	g.Mean, g.Low, g.High, _ = stats.Bootstrap{Seed: BandSeed}.CurveCI(vals)
 	return g
 }
 
@@ -157,18 +155,19 @@ func sameCurve(a, b *PassCurve) bool {
 // buildPassAtK draws pass@k against k (log₂ axis) for the base policy and
 // each group's final policy, seeds as the mean with a 95% bootstrap band.
 // Where a group's curve crosses the base's, the legend says at which k.
-func buildPassAtK(groups []Group) []*panel {
+func buildPassAtK(c *figCtx) []*panel {
+	groups := c.groups
 	final, base, bases := PassCurves(groups)
-	pn := newPanel("held-out pass@k of the final policy vs the base (mean over seeds, 95% CI)", "k (samples per problem, log scale)", "pass@k")
+	pn := newPanel("held-out pass@k of the final policy vs the base", axisK, axis(metric.ValPassAt+"1"))
 	pn.p.X.Tick.Marker = log2Ticks{}
 	if base != nil {
 		gray := draw.LineStyle{Color: color.Gray{Y: 80}, Width: vg.Points(2), Dashes: []vg.Length{vg.Points(6), vg.Points(3)}}
 		pn.addCurve(base, gray, "base policy (step 0)")
 	}
 	for i, g := range groups {
-		ls := lineStyle(i, false)
+		ls := c.pal.style(g, false)
 		if bases != nil && bases[i] != nil {
-			d := lineStyle(i, true)
+			d := c.pal.style(g, true)
 			pn.addCurve(bases[i], d, g.Label()+": base (step 0)")
 		}
 		if final[i] == nil {
@@ -198,13 +197,13 @@ func (pn *panel) addCurve(c *GroupCurve, ls draw.LineStyle, name string) {
 	if c.Runs > 1 {
 		band = pn.addBand(x, c.Low, c.High, fade(ls.Color))
 	}
+	pn.banded = pn.banded || band
 	if pn.addLine(x, c.Mean, ls) {
 		if band {
-			pn.legend.Add(name, bandThumb{fill: fade(ls.Color), line: ls})
+			pn.addEntry(name, bandThumb{fill: fade(ls.Color), line: ls})
 		} else {
-			pn.legend.Add(name, lineThumb(ls))
+			pn.addEntry(name, lineThumb(ls))
 		}
-		pn.entries++
 	}
 }
 

@@ -35,6 +35,11 @@ type Series struct {
 	Key    string
 	Steps  []int
 	Values []float64
+
+	// Window is the rolling-mean window Smooth applied (0: the measured
+	// values) and Raw the measured series it smoothed (nil when not smoothed).
+	Window int
+	Raw    *Series
 }
 
 // Len is the number of points, finite or not.
@@ -91,7 +96,7 @@ type Run struct {
 	Name  string // top-level name: of config.yaml; "" if absent
 	Seed  string // top-level seed: of config.yaml, as written; "" if absent
 
-	// Group joins runs into one mean/min–max band: runs with the same
+	// Group joins runs into one band (mean, 95% bootstrap CI over seeds): runs with the same
 	// non-empty Group are seeds of one configuration. ReadRun sets it to
 	// [GroupKey] of the run; set it yourself for an explicit grouping, or
 	// to the Label to keep a run on its own.
@@ -236,7 +241,7 @@ var seedSuffix = regexp.MustCompile(`(?i)([-_.]?seed[-_=]?\d+|[-_.]s\d+)$`)
 // config.yaml has one, else its label with a trailing seed marker removed
 // ("grpo_seed1" and "grpo_seed2" both give "grpo"; "_s3", "-seed=4" and
 // ".seed5" are recognised too). Runs sharing a key are drawn as the mean of
-// the seeds with a min–max band.
+// the seeds with a 95% bootstrap confidence band.
 func GroupKey(r *Run) string {
 	if r.Name != "" {
 		return r.Name

@@ -2,7 +2,9 @@ package plots
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/entrolab/entrolab/stats"
 	"math"
 	"sort"
 )
@@ -134,6 +136,11 @@ type Band struct {
 	Steps          []int
 	Mean, Min, Max []float64
 	N              []int
+
+	// Low and High are the 95% bootstrap confidence interval of the mean
+	// over the seeds (AggregateCI only; NaN where fewer than two seeds are
+	// finite).
+	Low, High []float64
 }
 
 // Aggregate reduces series (nil entries, for runs that lack the metric, are
@@ -180,6 +187,41 @@ func Aggregate(series []*Series) Band {
 		b.Mean[i], b.Min[i], b.Max[i], b.N[i] = sum/float64(n), lo, hi, n
 	}
 	return b
+}
+
+// AggregateCI is Aggregate with the 95% bootstrap interval of the mean at
+// each step (b.CurveCI: whole seeds resampled, the same draws at every
+// step), the band the figures draw.
+func AggregateCI(series []*Series, b stats.Bootstrap) Band {
+	band := Aggregate(series)
+	var curves [][]float64
+	for _, s := range series {
+		if s == nil {
+			continue
+		}
+		c := make([]float64, len(band.Steps))
+		for i, st := range band.Steps {
+			v, ok := s.At(st)
+			if !ok {
+				v = math.NaN()
+			}
+			c[i] = v
+		}
+		curves = append(curves, c)
+	}
+	_, band.Low, band.High, _ = b.CurveCI(curves) // b is a valid default bootstrap
+	if band.Low == nil {
+		band.Low, band.High = nanSlice(len(band.Steps)), nanSlice(len(band.Steps))
+	}
+	return band
+}
+
+func nanSlice(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.NaN()
+	}
+	return v
 }
 
 // Group is the runs drawn as one entry: one run, or the seeds of one

@@ -3,7 +3,6 @@ package stats
 import (
 	"fmt"
 	"math"
-	"slices"
 )
 
 // CurveCI is, at each index t of equally long curves (one per seed, NaN
@@ -58,22 +57,102 @@ func (b Bootstrap) CurveCI(curves [][]float64) (mean, low, high []float64, err e
 			}
 		}
 		vals = vals[:0]
-		for i := 0; i < r; i++ {
-			var s float64
-			m := 0
-			for _, j := range draws[i*n : (i+1)*n] {
-				if v := curves[j][t]; finite(v) {
-					s += v
-					m++
+		if k == n { // every seed finite: no checks in the loop
+			col := make([]float64, n)
+			for j, c := range curves {
+				col[j] = c[t]
+			}
+			for i := 0; i < r; i++ {
+				var s float64
+				for _, j := range draws[i*n : (i+1)*n] {
+					s += col[j]
+				}
+				vals = append(vals, s/float64(n))
+			}
+		} else {
+			for i := 0; i < r; i++ {
+				var s float64
+				m := 0
+				for _, j := range draws[i*n : (i+1)*n] {
+					if v := curves[j][t]; finite(v) {
+						s += v
+						m++
+					}
+				}
+				if m > 0 {
+					vals = append(vals, s/float64(m))
 				}
 			}
-			if m > 0 {
-				vals = append(vals, s/float64(m))
-			}
 		}
-		slices.Sort(vals)
-		low[t] = percentileSorted(vals, 100*(1-lv)/2)
-		high[t] = percentileSorted(vals, 100*(1+lv)/2)
+		low[t] = percentileSelect(vals, 100*(1-lv)/2)
+		high[t] = percentileSelect(vals, 100*(1+lv)/2)
 	}
 	return mean, low, high, nil
+}
+
+// percentileSelect is percentileSorted(sorted v, q) without sorting v: it
+// selects the two order statistics the interpolation needs (v is reordered).
+func percentileSelect(v []float64, q float64) float64 {
+	n := len(v)
+	if n == 0 || math.IsNaN(q) {
+		return math.NaN()
+	}
+	q = math.Min(100, math.Max(0, q))
+	h := (float64(n) - 1) * q / 100
+	lo := math.Floor(h)
+	i := int(lo)
+	a := selectKth(v, i)
+	if i >= n-1 {
+		return a
+	}
+	b := v[i+1] // after selectKth, v[i+1:] holds the values >= a: its minimum is the next order statistic
+	for _, x := range v[i+2:] {
+		if x < b {
+			b = x
+		}
+	}
+	return a + (h-lo)*(b-a)
+}
+
+// selectKth reorders v so that v[k] is its k-th smallest value, smaller or
+// equal values before it and larger or equal after (Hoare's quickselect,
+// median-of-three pivots), and returns v[k]. v holds no NaN.
+func selectKth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		p := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < p {
+				i++
+			}
+			for v[j] > p {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
 }

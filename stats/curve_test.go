@@ -89,3 +89,23 @@ func TestCurveCICoverage(t *testing.T) {
 		t.Logf("coverage %.3f over %d steps", c, steps)
 	}
 }
+
+// TestPercentileSelect matches the sorted percentile on random samples
+// with ties, at the levels the bands use and at the ends.
+func TestPercentileSelect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + rng.IntN(300)
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(rng.IntN(40)) // ties
+		}
+		s := slices.Clone(v)
+		slices.Sort(s)
+		for _, q := range []float64{0, 2.5, 50, 97.5, 100, 33.3} {
+			if got, want := percentileSelect(slices.Clone(v), q), percentileSorted(s, q); got != want {
+				t.Fatalf("n=%d q=%v: select %v, sorted %v", n, q, got, want)
+			}
+		}
+	}
+}
