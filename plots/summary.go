@@ -1,15 +1,10 @@
 package plots
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/csv"
 	"fmt"
-	"html/template"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -178,97 +173,6 @@ func WriteSummaryCSV(w io.Writer, rows []SummaryRow) error {
 		return fmt.Errorf("plots: summary: %w", err)
 	}
 	return nil
-}
-
-var reportTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>entrolab report</title>
-<style>
-body { font-family: sans-serif; margin: 2em; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
-figure { margin: 2em 0; }
-img, object { max-width: 100%; }
-</style>
-</head>
-<body>
-<h1>entrolab report</h1>
-<h2>Summary</h2>
-<table>
-<tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</table>
-<p>final_reward and final_entropy: mean over the last 10% of finite points (the last value for short runs);
-fit: critic/score/mean = −a·exp(actor/entropy) + b (Cui et al. 2025); steps_per_sec = 1 / mean(timing_s/step).</p>
-{{range .Figures}}<figure>
-<figcaption><h2>{{.Name}}</h2></figcaption>
-{{if .Image}}<img {{.Src}} alt="{{.Name}}">{{else}}<object {{.Src}} width="100%" height="600">{{.Name}}</object>{{end}}
-</figure>
-{{end}}</body>
-</html>
-`))
-
-type reportFigure struct {
-	Name  string
-	Src   template.HTMLAttr // src="data:…" or data="data:…" type="…", built here (base64 needs no escaping)
-	Image bool
-}
-
-// WriteReportHTML writes one self-contained HTML page to path: the summary
-// table and every figure, embedded as a base64 data URI (PNG and SVG as
-// images, PDF as an object), with no external assets. The page is written
-// atomically. A figure that cannot be read, or has an extension other than
-// .png, .svg or .pdf, is an error.
-func WriteReportHTML(path string, rows []SummaryRow, figurePaths []string) error {
-	data := struct {
-		Header  []string
-		Rows    [][]string
-		Figures []reportFigure
-	}{Header: summaryHeader}
-	for _, r := range rows {
-		data.Rows = append(data.Rows, r.cells(shortNum))
-	}
-	for _, fp := range figurePaths {
-		ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(fp), "."))
-		var mime string
-		switch ext {
-		case "png":
-			mime = "image/png"
-		case "svg":
-			mime = "image/svg+xml"
-		case "pdf":
-			mime = "application/pdf"
-		default:
-			return fmt.Errorf("plots: report: figure %s: %w format %q (known: %s)", fp, ErrUnknownName, ext, strings.Join(knownFormats, ", "))
-		}
-		b, err := os.ReadFile(fp)
-		if err != nil {
-			return fmt.Errorf("plots: report: %w", err)
-		}
-		uri := "data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(b)
-		src := `src="` + uri + `"`
-		if ext == "pdf" {
-			src = `data="` + uri + `" type="` + mime + `"`
-		}
-		data.Figures = append(data.Figures, reportFigure{
-			Name:  strings.TrimSuffix(filepath.Base(fp), filepath.Ext(fp)),
-			Src:   template.HTMLAttr(src),
-			Image: ext != "pdf",
-		})
-	}
-	var buf bytes.Buffer
-	if err := reportTmpl.Execute(&buf, data); err != nil {
-		return fmt.Errorf("plots: report: %w", err)
-	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("plots: report: %w", err)
-		}
-	}
-	return writeFileAtomic(path, buf.Bytes())
 }
 
 // BaseFinal is where a metric starts and ends in a run: its first finite

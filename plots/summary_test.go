@@ -135,7 +135,7 @@ func TestWriteReportHTML(t *testing.T) {
 	}
 	figs = append(figs, svg[0], pdf[0])
 	path := filepath.Join(dir, "report.html")
-	if err := WriteReportHTML(path, Summarize(runs), figs); err != nil {
+	if err := WriteReportHTML(path, Report{Rows: Summarize(runs), Figures: figs}); err != nil {
 		t.Fatalf("WriteReportHTML: %v", err)
 	}
 	b, err := os.ReadFile(path)
@@ -155,7 +155,7 @@ func TestWriteReportHTML(t *testing.T) {
 	if strings.Contains(html, "http://") || strings.Contains(html, "https://") || strings.Contains(html, "ZgotmplZ") {
 		t.Error("report refers to external assets or has a sanitised URL")
 	}
-	if !strings.Contains(html, "<td>grpo_bonus seed=7</td>") {
+	if !strings.Contains(html, `<td class="l">grpo_bonus seed=7</td>`) {
 		t.Error("report lacks the summary row")
 	}
 	// The first embedded figure decodes to the file's bytes.
@@ -165,10 +165,10 @@ func TestWriteReportHTML(t *testing.T) {
 		t.Errorf("embedded figure differs from %s (%v)", figs[0], err)
 	}
 
-	if err := WriteReportHTML(filepath.Join(dir, "bad.html"), nil, []string{"x.jpg"}); !errors.Is(err, ErrUnknownName) {
+	if err := WriteReportHTML(filepath.Join(dir, "bad.html"), Report{Figures: []string{"x.jpg"}}); !errors.Is(err, ErrUnknownName) {
 		t.Errorf("WriteReportHTML(x.jpg) err = %v, want ErrUnknownName", err)
 	}
-	if err := WriteReportHTML(filepath.Join(dir, "missing.html"), nil, []string{filepath.Join(dir, "nope.png")}); err == nil {
+	if err := WriteReportHTML(filepath.Join(dir, "missing.html"), Report{Figures: []string{filepath.Join(dir, "nope.png")}}); err == nil {
 		t.Error("WriteReportHTML(missing figure) succeeded")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "missing.html")); !os.IsNotExist(err) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/entrolab/entrolab/configs"
 	"github.com/entrolab/entrolab/internal/atomicfile"
+	"github.com/entrolab/entrolab/provenance"
 	"github.com/entrolab/entrolab/trainer"
 )
 
@@ -169,6 +170,9 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 	if err := configs.WriteResolved(runDir, tr.Cfg); err != nil {
 		return false, err
 	}
+	if err := provenance.Append(runDir, tr.Step); err != nil { // the commit and date this process runs the cell with
+		return false, err
+	}
 	tr.Observe(trainer.MetricsWriter{Dir: runDir})
 	tr.Observe(trainer.Checkpointer{Run: tr})
 	if err := writeState(dir, cell, CellState{State: "running", Step: tr.Step}); err != nil {
@@ -235,7 +239,7 @@ func restartable(runDir string) error {
 	if err != nil {
 		return err
 	}
-	ours := map[string]bool{"config.yaml": true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true, trainer.LockFile: true}
+	ours := map[string]bool{"config.yaml": true, provenance.File: true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true, trainer.LockFile: true}
 	for _, e := range ents {
 		if !ours[e.Name()] {
 			return fmt.Errorf("%s holds %s, which a cell does not write; not clearing it (remove it yourself if it is not needed)", runDir, e.Name())

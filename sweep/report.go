@@ -1,7 +1,6 @@
 package sweep
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -47,7 +46,8 @@ func Report(dir string, log io.Writer) error {
 		return fmt.Errorf("sweep: %s: no cell has finished yet (%d cells; `entrolab sweep status %s`)", dir, len(m.Cells), dir)
 	}
 	// the line figures overlay many noisy runs: smooth them over 5% of the
-	// steps; the summary table and the scatter figures use the raw series
+	// steps (each figure says so); the scatter figures, the fit and the
+	// tables use the measured values (Series.Raw)
 	smoothed := make([]*plots.Run, len(runs))
 	for i, r := range runs {
 		n := 0
@@ -59,19 +59,6 @@ func Report(dir string, log io.Writer) error {
 	figs, err := plots.WriteAll(filepath.Join(dir, "plots"), smoothed, "png")
 	if err != nil {
 		return err
-	}
-	// the scatter figures (fit, Pearson r) stay on the raw series, like the table
-	for _, name := range []string{"entropy_vs_reward", "entropy_delta"} {
-		b, err := plots.RenderFigure(name, runs, "png")
-		if errors.Is(err, plots.ErrNoData) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := atomicfile.Write(filepath.Join(dir, "plots", name+".png"), b); err != nil {
-			return err
-		}
 	}
 	rows := plots.Summarize(runs)
 	groups := plots.GroupRuns(runs)
@@ -110,7 +97,21 @@ func Report(dir string, log io.Writer) error {
 			return err
 		}
 	}
-	if err := plots.WriteReportHTML(filepath.Join(dir, "report.html"), rows, figs); err != nil {
+	rep := plots.Report{
+		Title:        "Sweep " + m.Sweep,
+		PassFindings: plots.PassCurveFindings(groups),
+		Comparison:   gs,
+		Rows:         rows,
+		Runs:         plots.ReportRuns(runs),
+		Figures:      figs,
+	}
+	if baselineLabel(m) != "" {
+		rep.Findings = plots.FindingsInWords(gs, fmt.Sprintf("%g%%", 100*stats.DefaultLevel))
+	}
+	if len(missing) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d of %d cells finished; not in this report: %s", len(runs), len(m.Cells), strings.Join(missing, ", ")))
+	}
+	if err := plots.WriteReportHTML(filepath.Join(dir, "report.html"), rep); err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "sweep: %d of %d cells finished; %d figures, summary.md, summary.csv, runs.csv and report.html in %s\n", len(runs), len(m.Cells), len(figs), dir)

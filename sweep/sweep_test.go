@@ -81,6 +81,15 @@ parallel: 2
 	if len(lines) != 3 || !strings.Contains(lines[0], "final_entropy_diff_ci_low") || !strings.HasPrefix(lines[2], "clip_cov_addition (2 seeds),2,1 2,grpo_addition (2 seeds),") {
 		t.Errorf("summary.csv is not one row per series with the comparison columns:\n%s", sum)
 	}
+	// report.html: the findings in words, and each run's commit, start
+	// date (from the provenance.jsonl the cell wrote) and resolved config
+	html := mustRead(t, filepath.Join(c.Out, "report.html"))
+	prov := mustRead(t, filepath.Join(c.Out, "grpo_addition-s1", "provenance.jsonl"))
+	for _, want := range []string{"<h2>Findings</h2>", "<summary>resolved config.yaml</summary>", "grpo_addition seed=1", "from_step\":0"} {
+		if !strings.Contains(html+prov, want) {
+			t.Errorf("report.html (or the run's provenance.jsonl) lacks %q", want)
+		}
+	}
 	// again: every cell is finished, so all are skipped
 	log.Reset()
 	if err := Execute(context.Background(), c, &log); err != nil {

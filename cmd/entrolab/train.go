@@ -14,6 +14,7 @@ import (
 	"github.com/entrolab/entrolab/internal/atomicfile"
 	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/plots"
+	"github.com/entrolab/entrolab/provenance"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/serve"
 	"github.com/entrolab/entrolab/sft"
@@ -184,6 +185,9 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		return err
 	}
 	if err := configs.WriteResolved(dir, cfg); err != nil {
+		return err
+	}
+	if err := provenance.Append(dir, r.Step); err != nil { // the commit and date this process runs the run with
 		return err
 	}
 	if d, ok := reward.Inner(r.Task).(*reward.Dataset); ok {
