@@ -190,7 +190,7 @@ func SeriesLines(runs []*Run) []string {
 			}
 			members = append(members, m)
 		}
-		what := "mean, min–max over seeds"
+		what := "mean over seeds with a 95% bootstrap CI band"
 		if len(g.Runs) == 1 {
 			what = "one run"
 		}

@@ -9,7 +9,7 @@
 //	/run?id=ID         one run: the plot package's figures (SVG), redrawn as
 //	                   metrics.jsonl grows; the resolved config; the run's files
 //	/compare?id=A&id=B the runs overlaid, seeds of one configuration as a mean
-//	/compare?sweep=DIR with a min–max band (the grouping `entrolab plot` uses),
+//	/compare?sweep=DIR with a 95% CI band (the grouping `entrolab plot` uses),
 //	                   and the summary statistics per group
 //	/samples?id=ID     the logged completions with each token coloured by its
 //	                   entropy (hover: token, probability, entropy, advantage),

@@ -15,7 +15,7 @@ var unshown = map[string]bool{}
 
 func init() {
 	for _, k := range strings.Fields(`actor/grad_norm actor/lr actor/pg_loss actor/pg_loss_total actor/ppo_kl actor/sampled_nll
-		critic/accuracy critic/advantages/max critic/advantages/mean critic/advantages/min critic/rewards/max
+		critic/advantages/max critic/advantages/mean critic/advantages/min critic/rewards/max
 		critic/rewards/mean critic/rewards/min critic/score/max critic/score/min entropy/delta_corr frac_reward_zero_std
 		perf/throughput response_length/clip_ratio rollout/logp_mismatch_max timing_s/adv timing_s/diagnostic
 		timing_s/gen timing_s/update timing_s/eval`) {

@@ -154,7 +154,7 @@ func TestRunPageFiguresAndFiles(t *testing.T) {
 		}
 	}
 	code, svg := get(t, ts, "/fig?id=a-s1&name=entropy")
-	if code != 200 || !strings.Contains(svg, "<svg") || !strings.Contains(svg, "actor/entropy") {
+	if code != 200 || !strings.Contains(svg, "<svg") || !strings.Contains(svg, "entropy (nats / token)") {
 		t.Fatalf("entropy figure: %d %.200s", code, svg)
 	}
 	if code, _ := get(t, ts, "/fig?id=a-s1&name=controllers"); code != 404 {

@@ -18,9 +18,17 @@ func newPlotCmd() *cobra.Command {
 		Long: `plot reads each run's metrics.jsonl and writes one figure per metric family.
 Several runs share each figure. Runs are identified by their resolved
 config.yaml: only runs that differ in nothing but the seed are drawn as one
-series (their mean with a min–max band); every other config is its own series,
-labelled by the settings that set it apart (grpo_addition optim.lr=0.001). One
+series (their mean, with a filled 95% bootstrap confidence band over the
+seeds); every other config is its own series, labelled by the settings that
+set it apart (grpo_addition optim.lr=0.001), in one colour in every figure. One
 "series:" line per series names its runs and those settings.
+
+Axes are labelled in words with units (from the metric table); each figure
+says under its plot what its bands are and how its lines are smoothed:
+--smooth N draws trailing rolling means over N steps (val/* and scatter
+figures stay raw; the entropy-vs-reward fit is always on the measured
+values). Without --smooth, the entropy-change figure smooths runs of 90 or
+more steps over about 1/30 of them by itself and says so.
 
 Figures go to RUN_DIR/plots for one run; for several, to a directory named
 after them in their common parent (runs/compare-a+b/), or --out. Never into
@@ -38,7 +46,7 @@ the current directory.`,
 	}
 	cmd.Flags().StringVar(&out, "out", "", "output directory (default RUN_DIR/plots for one run; for several, compare-<runs> beside them)")
 	cmd.Flags().StringVar(&format, "format", "png", "png, svg or pdf")
-	cmd.Flags().IntVar(&smooth, "smooth", 0, "moving average over this many steps (0: raw); val/* stay raw")
+	cmd.Flags().IntVar(&smooth, "smooth", 0, "trailing rolling mean over this many steps (0: raw), stated on each figure; val/* and scatter points stay raw")
 	return cmd
 }
 

@@ -38,7 +38,7 @@ idempotent: a finished cell is skipped, an interrupted one resumes from its
 checkpoint, a cell whose stored config differs is refused. Run the same command
 again after an interruption. At the end (local) or in the report job (slurm)
 the finished cells are gathered into comparison figures (the seeds of one
-variant as a mean with a min–max band, each variant labelled by its values),
+variant as a mean with a 95% bootstrap band, each variant labelled by its values),
 summary.md, summary.csv and report.html.
 
 Bundled sweeps: ` + strings.Join(configs.Sweeps(), ", ") + `. A sweep file:
