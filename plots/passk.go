@@ -1,6 +1,7 @@
 package plots
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -137,7 +138,36 @@ func PassCurves(groups []Group) (final []*GroupCurve, base *GroupCurve, bases []
 	if len(all) > 0 && same {
 		return final, groupCurve(all[:1]), nil
 	}
+	// groups that ran the same seeds from one base evaluate it alike: one
+	// base curve (with its band over those seeds), not one per group
+	var first *GroupCurve
+	alike := true
+	for _, b := range bases {
+		if b == nil {
+			continue
+		}
+		if first == nil {
+			first = b
+			continue
+		}
+		alike = alike && sameGroupCurve(first, b)
+	}
+	if first != nil && alike {
+		return final, first, nil
+	}
 	return final, nil, bases
+}
+
+func sameGroupCurve(a, b *GroupCurve) bool {
+	if a.Runs != b.Runs || !slices.Equal(a.K, b.K) {
+		return false
+	}
+	for i := range a.Mean {
+		if !scalar.EqualWithinAbs(a.Mean[i], b.Mean[i], 1e-12) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameCurve(a, b *PassCurve) bool {
@@ -162,7 +192,11 @@ func buildPassAtK(c *figCtx) []*panel {
 	pn.p.X.Tick.Marker = log2Ticks{}
 	if base != nil {
 		gray := draw.LineStyle{Color: color.Gray{Y: 80}, Width: vg.Points(2), Dashes: []vg.Length{vg.Points(6), vg.Points(3)}}
-		pn.addCurve(base, gray, "base policy (step 0)")
+		name := "base policy (step 0)"
+		if base.Runs > 1 {
+			name = fmt.Sprintf("base policy (step 0, %d evaluation seeds)", base.Runs)
+		}
+		pn.addCurve(base, gray, name)
 	}
 	for i, g := range groups {
 		ls := c.pal.style(g, false)

@@ -63,3 +63,24 @@ func TestPassCurves(t *testing.T) {
 		t.Fatalf("one pass@k value made a curve: %+v", c)
 	}
 }
+
+// TestPassCurvesOneBaseForSameSeeds: groups that ran the same seeds from
+// one base evaluate it alike (each seed its own sampling), so the figure
+// draws one base curve with its band, not one per group; groups whose bases
+// differ keep their own.
+func TestPassCurvesOneBaseForSameSeeds(t *testing.T) {
+	var runs []*Run
+	for s := 1; s <= 2; s++ {
+		b := []float64{0.2 + 0.01*float64(s), 0.35, 0.5, 0.65} // differs by seed
+		runs = append(runs, curveRun(t, "grpo", s, b, []float64{0.4, 0.45, 0.5, 0.55}))
+		runs = append(runs, curveRun(t, "clip_cov", s, b, []float64{0.3, 0.45, 0.6, 0.7}))
+	}
+	_, base, bases := PassCurves(GroupRuns(runs))
+	if base == nil || bases != nil || base.Runs != 2 {
+		t.Fatalf("same seeds, same base: base %+v, bases %v; want one base curve over 2 seeds", base, bases)
+	}
+	runs = append(runs, curveRun(t, "other_base", 1, []float64{0.1, 0.2, 0.3, 0.4}, []float64{0.3, 0.45, 0.6, 0.7}))
+	if _, base, bases := PassCurves(GroupRuns(runs)); base != nil || len(bases) != 3 {
+		t.Errorf("a group with another base: base %v, %d bases; want each group's own", base, len(bases))
+	}
+}

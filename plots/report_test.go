@@ -47,6 +47,9 @@ func TestReportHTMLShowsRuns(t *testing.T) {
 	}
 	hb, _ := os.ReadFile(path)
 	html := string(hb)
+	if keep := os.Getenv("ENTROLAB_FIGURES"); keep != "" { // to look at
+		os.WriteFile(filepath.Join(keep, "report.html"), hb, 0o644)
+	}
 	head := provenance.Current().Short()
 	for _, want := range []string{
 		"<title>Sweep &lt;test&gt;</title>",
