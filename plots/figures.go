@@ -289,7 +289,11 @@ func buildEntropyVsReward(c *figCtx) []*panel {
 			title += ": " + p.g.Label()
 		}
 		pn := newPanel(title, axis(KeyEntropy), axis(KeyReward))
-		pn.notes = append(pn.notes, "one point per step (raw, all seeds), coloured by step; line: least-squares fit "+entropyRewardTitle)
+		what := "one point per step (raw)"
+		if len(p.g.Runs) > 1 {
+			what = fmt.Sprintf("one point per step and seed (raw, %d seeds, one fit)", len(p.g.Runs))
+		}
+		pn.notes = append(pn.notes, what+", coloured by step; line: least-squares fit "+entropyRewardTitle)
 		pn.addColoredScatter(p.hs, p.rs, p.st, scale)
 		pn.cbar = scale
 		ls := c.pal.style(p.g, false)

@@ -211,6 +211,9 @@ func TestCaptionsSayBandsAndSmoothing(t *testing.T) {
 	if !strings.Contains(ent, BandCaption) || !strings.Contains(ent, "rolling mean over 12 steps") {
 		t.Errorf("entropy, seeds smoothed over 12: caption %q", ent)
 	}
+	if svg, err := RenderFigure("entropy", sm, "svg"); err != nil || !bytes.Contains(svg, []byte("trailing rolling mean over 12 steps")) || !bytes.Contains(svg, []byte("entropy (nats / token)")) {
+		t.Errorf("the rendered entropy figure does not state its smoothing and axis in words (%v)", err)
+	}
 	if one := caps(runs[:1], "entropy")[0]; strings.Contains(one, "CI") || !strings.Contains(one, "raw values") {
 		t.Errorf("entropy, one raw run: caption %q", one)
 	}

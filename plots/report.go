@@ -171,13 +171,14 @@ details summary { cursor: pointer; }
 </head>
 <body>
 <h1>{{.Title}}</h1>
+<p class="note">{{if .Findings}}<a href="#findings">findings</a> · {{end}}{{if .Tables}}<a href="#comparison">comparison</a> · {{end}}<a href="#figures">figures</a> · <a href="#runs">runs: config, commit, date</a> · <a href="#per-run">per run</a></p>
 <p class="note">Made {{.Made}} by entrolab {{.Code}}. Self-contained: every figure is embedded; nothing is fetched.</p>
 {{with .Notes}}<ul class="note">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .Findings}}<h2>Findings</h2>
+{{if .Findings}}<h2 id="findings">Findings</h2>
 <ul>{{range .Findings}}<li>{{md .}}</li>{{end}}</ul>{{end}}
 {{if .PassFindings}}<h3>pass@k of the final policy against the base</h3>
 <ul>{{range .PassFindings}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .Tables}}<h2>Comparison over seeds</h2>
+{{if .Tables}}<h2 id="comparison">Comparison over seeds</h2>
 <p class="note">Intervals: {{.Pct}} percentile bootstrap over seeds ({{.Resamples}} resamples, seeded). Differences are against <strong>{{.Baseline}}</strong>, paired by seed where both ran the same seeds.</p>
 {{range .Tables}}<h3>{{.Metric}}</h3>
 <table>
@@ -185,20 +186,20 @@ details summary { cursor: pointer; }
 {{range .Rows}}<tr>{{range $i, $c := .}}<td{{if eq $i 0}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}{{end}}
-<h2>Figures</h2>
+<h2 id="figures">Figures</h2>
 {{range .Figures}}<figure>
 <figcaption><h3>{{.Name}}</h3></figcaption>
 {{if .Image}}<img {{.Src}} alt="{{.Name}}">{{else}}<object {{.Src}} width="100%" height="600">{{.Name}}</object>{{end}}
 </figure>
 {{end}}
-<h2>Runs</h2>
+<h2 id="runs">Runs</h2>
 <p class="note">Each run's commit and start date (from its provenance.jsonl) and its resolved config.yaml.</p>
 <table>
 <tr><th>run</th><th class="l">commit</th><th class="l">date</th><th class="l">config</th></tr>
 {{range .Runs}}<tr><td>{{.Label}}{{if .Dir}}<br><code>{{.Dir}}</code>{{end}}</td><td class="l"><code>{{.Commit}}</code>{{with .Sources}}<br><small>{{.}}</small>{{end}}</td><td class="l">{{.Date}}</td>
 <td class="l">{{if .Config}}<details><summary>resolved config.yaml</summary><pre>{{.Config}}</pre></details>{{else}}none{{end}}{{with .Problem}}<br><small>{{.}}</small>{{end}}</td></tr>
 {{end}}</table>
-<h2>Per run</h2>
+<h2 id="per-run">Per run</h2>
 <table>
 <tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range $i, $c := .}}<td{{if lt $i 2}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>

@@ -60,7 +60,7 @@ func TestReportHTMLShowsRuns(t *testing.T) {
 		"2026-11-30 10:00 UTC; resumed 2026-11-30 11:00 UTC from step 40",
 		"unknown (not recorded: the run predates provenance.jsonl)",
 		"metrics.jsonl last written",
-		"<strong>final entropy (nats/token)</strong>",
+		"<strong>final entropy (nats/token)</strong>", `<h2 id="runs">Runs</h2>`,
 		"cannot be told apart from",
 		"<h3>pass@k of the final policy against the base</h3>",
 		"1 of 7 cells not finished",
