@@ -85,7 +85,7 @@ parallel: 2
 	// date (from the provenance.jsonl the cell wrote) and resolved config
 	html := mustRead(t, filepath.Join(c.Out, "report.html"))
 	prov := mustRead(t, filepath.Join(c.Out, "grpo_addition-s1", "provenance.jsonl"))
-	for _, want := range []string{"<h2>Findings</h2>", "<summary>resolved config.yaml</summary>", "grpo_addition seed=1", "from_step\":0"} {
+	for _, want := range []string{`<h2 id="findings">Findings</h2>`, "<summary>resolved config.yaml</summary>", "grpo_addition seed=1", "from_step\":0"} {
 		if !strings.Contains(html+prov, want) {
 			t.Errorf("report.html (or the run's provenance.jsonl) lacks %q", want)
 		}
