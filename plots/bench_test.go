@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/entrolab/entrolab/stats"
 )
 
 // benchMetrics is a seeded metrics file of n steps with a dozen keys.
@@ -53,4 +55,24 @@ func BenchmarkRenderPNG(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkBandCI is the cost of the figures' 95% bootstrap bands: one
+// series of 5 seeds × 600 steps (AggregateCI, 2,000 resamples per step).
+func BenchmarkBandCI(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	var ser []*Series
+	for s := 0; s < 5; s++ {
+		x := &Series{Key: "actor/entropy"}
+		for t := 1; t <= 600; t++ {
+			x.Steps = append(x.Steps, t)
+			x.Values = append(x.Values, rng.Float64())
+		}
+		ser = append(ser, x)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		AggregateCI(ser, stats.Bootstrap{Seed: BandSeed})
+	}
+	b.ReportMetric(float64(b.N*600)/b.Elapsed().Seconds(), "steps/s")
 }

@@ -17,7 +17,8 @@ import (
 // 95% bootstrap CI of each summary metric and, against the baseline, the
 // difference with its CI (paired by seed) and the probability of
 // improvement; runs.csv has one row per run. summary.md says the same in
-// tables and words. Cells not finished are left out and named at the end of
+// tables and words; report.html says it too, with the figures embedded and
+// each run's resolved config, commit and date (its provenance.jsonl). Cells not finished are left out and named at the end of
 // summary.md; with no finished cell it is an error.
 //
 // Each run is labelled by its cell: the seeds of one variant share its
