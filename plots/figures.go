@@ -92,7 +92,8 @@ var figures = []figure{
 //	                   (three panels)
 //	entropy_vs_reward  critic/score/mean vs actor/entropy, one point per step
 //	                   coloured by step (a colour bar), with the fit
-//	                   R = −a·exp(H) + b; one panel per group
+//	                   R = −a·exp(H) + b; one panel per group, after a panel
+//	                   of every group's fitted curve when there are several
 //	entropy_delta      entropy/actual_delta (solid) and entropy/predicted_delta
 //	                   (dashed) as rolling means; their rolling Pearson r; actual
 //	                   vs predicted with y = x and the overall r (three panels)
@@ -283,6 +284,13 @@ func buildEntropyVsReward(c *figCtx) []*panel {
 	scale := &stepScale{min: 0, max: maxStep}
 	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	var panels []*panel
+	// several series: first their fitted curves together, each over the
+	// entropies it was fitted on, to compare at a glance
+	var overlay *panel
+	if len(all) > 1 {
+		overlay = newPanel("fitted "+entropyRewardTitle+" of every series", axis(KeyEntropy), axis(KeyReward))
+		overlay.notes = append(overlay.notes, "each curve over the entropies its series reached; the points are in the panels below")
+	}
 	for _, p := range all {
 		title := "training reward vs entropy"
 		if len(c.groups) > 1 || len(p.g.Runs) > 1 {
@@ -310,7 +318,12 @@ func buildEntropyVsReward(c *figCtx) []*panel {
 			}
 			ls.Width = vg.Points(2)
 			pn.addLine(xs, ys, ls)
-			pn.addEntry(p.g.Label()+": fit a="+fmtStat4(a)+", b="+fmtStat4(b)+", R²="+fmtStat(r2), lineThumb(ls))
+			fit := "fit a=" + fmtStat4(a) + ", b=" + fmtStat4(b) + ", R²=" + fmtStat(r2)
+			pn.addEntry(p.g.Label()+": "+fit, lineThumb(ls))
+			if overlay != nil {
+				overlay.addLine(xs, ys, ls)
+				overlay.addEntry(p.g.Label()+": "+fit, lineThumb(ls))
+			}
 		}
 		l, h := minMax(p.hs)
 		xlo, xhi = math.Min(xlo, l), math.Max(xhi, h)
@@ -322,8 +335,12 @@ func buildEntropyVsReward(c *figCtx) []*panel {
 		for _, pn := range panels {
 			pn.p.X.Min, pn.p.X.Max = xlo, xhi
 			pn.p.Y.Min, pn.p.Y.Max = ylo, yhi
-			pn.fixed = true
 		}
+	}
+	if overlay != nil && overlay.has {
+		overlay.p.X.Min, overlay.p.X.Max = xlo, xhi
+		overlay.p.Y.Min, overlay.p.Y.Max = ylo, yhi
+		panels = append([]*panel{overlay}, panels...)
 	}
 	return panels
 }

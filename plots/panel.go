@@ -34,7 +34,6 @@ type panel struct {
 	windows []int    // smoothing windows of the lines drawn (0: raw)
 	banded  bool     // a confidence band was drawn
 	cbar    *stepScale
-	fixed   bool // axis ranges set by the builder
 }
 
 type legendEntry struct {

@@ -225,8 +225,8 @@ func TestCaptionsSayBandsAndSmoothing(t *testing.T) {
 		t.Errorf("entropy_delta with --smooth 12: caption %q, want the 12-step window", d[0])
 	}
 	ev := caps(runs, "entropy_vs_reward")
-	if len(ev) != 3 || !strings.Contains(ev[0], "coloured by step") {
-		t.Errorf("entropy_vs_reward of 3 methods: %q, want one panel per method, coloured by step", ev)
+	if len(ev) != 4 || !strings.Contains(ev[0], "each curve over the entropies") || !strings.Contains(ev[1], "coloured by step") {
+		t.Errorf("entropy_vs_reward of 3 methods: %q, want the fits together, then one panel per method coloured by step", ev)
 	}
 }
 
