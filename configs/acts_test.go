@@ -74,8 +74,8 @@ func fingerprint(t *testing.T, cfg trainer.Config) (string, error) {
 		return "", err
 	}
 	var log bytes.Buffer
-	r.Observe(trainer.MetricsWriter{Dir: dir})
-	r.Observe(trainer.Logger{W: &log})
+	r.Trainer.Observe(trainer.MetricsWriter{Dir: dir})
+	r.Trainer.Observe(trainer.Logger{W: &log})
 	if err := r.EvaluateBase(); err != nil {
 		return "", err
 	}
@@ -110,7 +110,7 @@ func fingerprint(t *testing.T, cfg trainer.Config) (string, error) {
 	s, _ := os.ReadFile(filepath.Join(dir, "samples.jsonl"))
 	h.Write(s)
 	h.Write([]byte(strings.Join(strings.Fields(log.String()), " ")))
-	for _, p := range r.Model.W.List {
+	for _, p := range r.Trainer.Model.W.List {
 		binary.Write(h, binary.LittleEndian, p.Data)
 	}
 	return fmt.Sprintf("%x", h.Sum(nil)), nil

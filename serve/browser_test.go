@@ -76,15 +76,15 @@ func startTraining(t *testing.T, root string, steps int, pace pacer) (string, <-
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := configs.WriteResolved(dir, r.Cfg); err != nil {
+	if err := configs.WriteResolved(dir, r.Trainer.Cfg); err != nil {
 		t.Fatal(err)
 	}
 	if err := serve.WriteStatus(dir, serve.StateRunning, ""); err != nil {
 		t.Fatal(err)
 	}
-	r.Observe(trainer.MetricsWriter{Dir: dir})
-	r.Observe(trainer.Checkpointer{Run: r})
-	r.Observe(pace)
+	r.Trainer.Observe(trainer.MetricsWriter{Dir: dir})
+	r.Trainer.Observe(trainer.Checkpointer{Run: r})
+	r.Trainer.Observe(pace)
 	done := make(chan error, 1)
 	go func() {
 		err := r.Trainer.Run(context.Background())

@@ -166,41 +166,41 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 	for _, n := range tr.Notes {
 		say("sweep: %s: note: %s", cell.Name, n)
 	}
-	tr.SetWorkers(m.Workers)
-	if err := configs.WriteResolved(runDir, tr.Cfg); err != nil {
+	tr.Trainer.SetWorkers(m.Workers)
+	if err := configs.WriteResolved(runDir, tr.Trainer.Cfg); err != nil {
 		return false, err
 	}
-	if err := provenance.Append(runDir, tr.Step); err != nil { // the commit and date this process runs the cell with
+	if err := provenance.Append(runDir, tr.Trainer.Step); err != nil { // the commit and date this process runs the cell with
 		return false, err
 	}
-	tr.Observe(trainer.MetricsWriter{Dir: runDir})
-	tr.Observe(trainer.Checkpointer{Run: tr})
-	if err := writeState(dir, cell, CellState{State: "running", Step: tr.Step}); err != nil {
+	tr.Trainer.Observe(trainer.MetricsWriter{Dir: runDir})
+	tr.Trainer.Observe(trainer.Checkpointer{Run: tr})
+	if err := writeState(dir, cell, CellState{State: "running", Step: tr.Trainer.Step}); err != nil {
 		return false, err
 	}
 	start := time.Now()
-	say("sweep: %s %s from step %d", cell.Name, map[bool]string{true: "resumes", false: "starts"}[tr.Step > 0], tr.Step)
+	say("sweep: %s %s from step %d", cell.Name, map[bool]string{true: "resumes", false: "starts"}[tr.Trainer.Step > 0], tr.Trainer.Step)
 	runErr := tr.EvaluateBase() // val/* at step 0 for a fresh cell
 	if runErr == nil {
 		runErr = tr.Trainer.Run(ctx)
 	}
 	if runErr != nil && ctx.Err() != nil {
 		// Run stops between steps, so the state is whole: keep the progress
-		if tr.Step > 0 {
+		if tr.Trainer.Step > 0 {
 			if err := tr.Checkpoint(); err != nil {
-				writeState(dir, cell, CellState{State: "failed", Step: tr.Step, Error: "checkpoint on interrupt: " + err.Error()})
-				return false, fmt.Errorf("sweep: cell %s: interrupted after step %d; saving a checkpoint failed: %w", cell.Name, tr.Step, err)
+				writeState(dir, cell, CellState{State: "failed", Step: tr.Trainer.Step, Error: "checkpoint on interrupt: " + err.Error()})
+				return false, fmt.Errorf("sweep: cell %s: interrupted after step %d; saving a checkpoint failed: %w", cell.Name, tr.Trainer.Step, err)
 			}
 		}
-		writeState(dir, cell, CellState{State: "interrupted", Step: tr.Step})
-		say("sweep: %s interrupted after step %d; checkpoint saved", cell.Name, tr.Step)
+		writeState(dir, cell, CellState{State: "interrupted", Step: tr.Trainer.Step})
+		say("sweep: %s interrupted after step %d; checkpoint saved", cell.Name, tr.Trainer.Step)
 		return false, ErrInterrupted
 	}
 	if runErr != nil {
-		writeState(dir, cell, CellState{State: "failed", Step: tr.Step, Error: runErr.Error()})
+		writeState(dir, cell, CellState{State: "failed", Step: tr.Trainer.Step, Error: runErr.Error()})
 		return false, fmt.Errorf("sweep: cell %s: %w", cell.Name, runErr)
 	}
-	if err := writeState(dir, cell, CellState{State: "done", Step: tr.Step}); err != nil {
+	if err := writeState(dir, cell, CellState{State: "done", Step: tr.Trainer.Step}); err != nil {
 		return false, err
 	}
 	say("sweep: %s done in %.1fs", cell.Name, time.Since(start).Seconds())

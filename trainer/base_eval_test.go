@@ -21,8 +21,8 @@ func TestEvaluateBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Observe(MetricsWriter{Dir: with})
-	r.Observe(Checkpointer{Run: r})
+	r.Trainer.Observe(MetricsWriter{Dir: with})
+	r.Trainer.Observe(Checkpointer{Run: r})
 	if err := r.EvaluateBase(); err != nil {
 		t.Fatal(err)
 	}

@@ -42,8 +42,8 @@ func killChild(dir string) int {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 3
 	}
-	r.Observe(MetricsWriter{Dir: dir})
-	r.Observe(Checkpointer{Run: r})
+	r.Trainer.Observe(MetricsWriter{Dir: dir})
+	r.Trainer.Observe(Checkpointer{Run: r})
 	if err := r.Trainer.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 4

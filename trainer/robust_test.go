@@ -85,8 +85,8 @@ func TestKilledBeforeFirstCheckpointRestarts(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(`{"step":1,"data":{}}`+"\n"), 0o644)
 	r, err = Open(c, dir, true, false, nil)
-	if err != nil || len(r.Notes) == 0 || r.Step != 0 {
-		t.Fatalf("--resume without a checkpoint: %v, notes %v, step %d", err, r.Notes, r.Step)
+	if err != nil || len(r.Notes) == 0 || r.Trainer.Step != 0 {
+		t.Fatalf("--resume without a checkpoint: %v, notes %v, step %d", err, r.Notes, r.Trainer.Step)
 	}
 }
 
@@ -194,8 +194,8 @@ func TestResumeTrustsNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Step != 2 {
-				t.Fatalf("resumed at step %d, want the older checkpoint's 2", r.Step)
+			if r.Trainer.Step != 2 {
+				t.Fatalf("resumed at step %d, want the older checkpoint's 2", r.Trainer.Step)
 			}
 			notes := strings.Join(r.Notes, "\n")
 			if !strings.Contains(notes, "falling back") || !strings.Contains(notes, "step_000002") || !strings.Contains(notes, "removed") {
@@ -307,8 +307,8 @@ func TestSignalInsideEpochs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ca := &cancelAt{n: 1, cancel: cancel, after: 30 * time.Millisecond}
-	r.Observe(MetricsWriter{Dir: dir})
-	r.Observe(ca)
+	r.Trainer.Observe(MetricsWriter{Dir: dir})
+	r.Trainer.Observe(ca)
 	err = r.Trainer.Run(ctx)
 	stop := time.Since(ca.at)
 	if !errors.Is(err, context.Canceled) {
@@ -317,10 +317,10 @@ func TestSignalInsideEpochs(t *testing.T) {
 	if stop > 2*time.Second {
 		t.Fatalf("stopped %v after the signal, want <= 2s", stop)
 	}
-	if r.Step != 1 {
-		t.Fatalf("step %d after the interrupt, want 1", r.Step)
+	if r.Trainer.Step != 1 {
+		t.Fatalf("step %d after the interrupt, want 1", r.Trainer.Step)
 	}
-	for i, p := range r.Model.W.List {
+	for i, p := range r.Trainer.Model.W.List {
 		if !slices.Equal(p.Data, ca.w[i]) {
 			t.Fatalf("weights %s are not those of the last finished step", p.Name)
 		}
@@ -371,19 +371,19 @@ func TestSignalInsideEvaluation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w0 := r.Model.W.Clone()
+	w0 := r.Trainer.Model.W.Clone()
 	ctx, cancel := context.WithCancel(context.Background())
 	var at time.Time
 	time.AfterFunc(400*time.Millisecond, func() { at = time.Now(); cancel() })
 	err = r.Trainer.Run(ctx)
 	stop := time.Since(at)
-	if !errors.Is(err, context.Canceled) || r.Step != 0 {
-		t.Fatalf("Run: %v at step %d", err, r.Step)
+	if !errors.Is(err, context.Canceled) || r.Trainer.Step != 0 {
+		t.Fatalf("Run: %v at step %d", err, r.Trainer.Step)
 	}
 	if stop > 2*time.Second {
 		t.Fatalf("stopped %v after the signal", stop)
 	}
-	for i, p := range r.Model.W.List {
+	for i, p := range r.Trainer.Model.W.List {
 		if !slices.Equal(p.Data, w0.List[i].Data) {
 			t.Fatalf("weights %s changed by the undone step", p.Name)
 		}
@@ -409,8 +409,8 @@ func TestResumeBadRandomStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if notes := strings.Join(r.Notes, "\n"); r.Step != 2 || !strings.Contains(notes, "state.json: rng.data") {
-		t.Fatalf("step %d, notes: %s", r.Step, notes)
+	if notes := strings.Join(r.Notes, "\n"); r.Trainer.Step != 2 || !strings.Contains(notes, "state.json: rng.data") {
+		t.Fatalf("step %d, notes: %s", r.Trainer.Step, notes)
 	}
 }
 
@@ -430,8 +430,8 @@ func TestSignalInsideSampling(t *testing.T) {
 	t0 := time.Now()
 	err = r.Trainer.Run(ctx)
 	stop := time.Since(at)
-	if !errors.Is(err, context.Canceled) || r.Step != 0 {
-		t.Fatalf("Run: %v at step %d", err, r.Step)
+	if !errors.Is(err, context.Canceled) || r.Trainer.Step != 0 {
+		t.Fatalf("Run: %v at step %d", err, r.Trainer.Step)
 	}
 	if stop > 2*time.Second {
 		t.Fatalf("stopped %v after the signal", stop)

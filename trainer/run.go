@@ -82,11 +82,15 @@ func LoadBaseContext(ctx context.Context, cfg Config, progress func(sft.Progress
 	return ck, path, err
 }
 
-// Run is a trainer bound to a run directory.
-type Run struct {
-	*Trainer
-	Dir  string
-	Base string
+// RunDir is a trainer bound to its run directory: what Open made of it
+// (the trainer, restored on resume), and what is done to the directory
+// around the steps (the base's step-0 evaluation, checkpoints). The trainer
+// is a named field, not embedded: Trainer.Run steps, a RunDir does not.
+// Package runner is the lifecycle train and sweep share around it.
+type RunDir struct {
+	Trainer *Trainer
+	Dir     string
+	Base    string // the base policy's directory
 	// Notes are what Open repaired or decided that the user should hear
 	// about: a fallback to an older checkpoint, metrics lines moved aside,
 	// stale temporary directories removed, a restart of a run that never
@@ -94,11 +98,11 @@ type Run struct {
 	Notes []string
 }
 
-func (r *Run) note(format string, a ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, a...)) }
+func (r *RunDir) note(format string, a ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, a...)) }
 
 // hasCheckpoint reports whether dir/checkpoints holds a step directory.
 func hasCheckpoint(dir string) bool {
-	return len((&Run{Dir: dir}).checkpoints()) > 0
+	return len((&RunDir{Dir: dir}).checkpoints()) > 0
 }
 
 // Open prepares the run directory and the trainer: a new run (the directory
@@ -106,16 +110,16 @@ func hasCheckpoint(dir string) bool {
 // in dir (cfg is then read from dir/config.yaml by the caller). Only a
 // directory entrolab made (MarkerFile) is ever deleted, with force or when
 // it is a run killed before its first checkpoint, which restarts cleanly.
-func Open(cfg Config, dir string, resume, force bool, sftProgress func(sft.Progress)) (*Run, error) {
+func Open(cfg Config, dir string, resume, force bool, sftProgress func(sft.Progress)) (*RunDir, error) {
 	return OpenContext(context.Background(), cfg, dir, resume, force, sftProgress)
 }
 
 // OpenContext is Open whose base pre-training (if any) stops with ctx.
-func OpenContext(ctx context.Context, cfg Config, dir string, resume, force bool, sftProgress func(sft.Progress)) (*Run, error) {
+func OpenContext(ctx context.Context, cfg Config, dir string, resume, force bool, sftProgress func(sft.Progress)) (*RunDir, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Run{Dir: dir}
+	r := &RunDir{Dir: dir}
 	if st, err := os.Lstat(dir); err == nil && !st.IsDir() {
 		return nil, fmt.Errorf("trainer: run directory %s exists and is not a directory", dir)
 	}
@@ -176,15 +180,16 @@ func OpenContext(ctx context.Context, cfg Config, dir string, resume, force bool
 // run and hands the observers a step-0 record holding val/*, so every curve
 // and summary starts from the base. It draws on no training random stream:
 // the steps that follow are the same with or without it.
-func (r *Run) EvaluateBase() error {
-	if r.Step != 0 {
+func (r *RunDir) EvaluateBase() error {
+	t := r.Trainer
+	if t.Step != 0 {
 		return nil
 	}
 	rec := Record{Step: 0, Metrics: map[string]float64{}}
-	if err := r.evaluate(rec.Metrics); err != nil {
+	if err := t.evaluate(rec.Metrics); err != nil {
 		return fmt.Errorf("trainer: step 0: eval: %w", err)
 	}
-	for _, o := range r.observers {
+	for _, o := range t.observers {
 		if err := o.OnStep(r.Trainer, rec); err != nil {
 			return err
 		}
@@ -192,9 +197,12 @@ func (r *Run) EvaluateBase() error {
 	return nil
 }
 
+// Close stops what the trainer started (Trainer.Close).
+func (r *RunDir) Close() error { return r.Trainer.Close() }
+
 // Checkpoint writes checkpoints/step_NNNNNN and points "latest" at it, then
 // drops all but the newest checkpoint.keep.
-func (r *Run) Checkpoint() error {
+func (r *RunDir) Checkpoint() error {
 	t := r.Trainer
 	if t.dirty {
 		return ErrDirtyInterrupt
@@ -239,7 +247,7 @@ func (r *Run) Checkpoint() error {
 var stepDir = regexp.MustCompile(`^step_([0-9]{6,12})$`)
 
 // checkpoints lists step_* directories, oldest first.
-func (r *Run) checkpoints() []string {
+func (r *RunDir) checkpoints() []string {
 	ents, _ := os.ReadDir(filepath.Join(r.Dir, "checkpoints"))
 	var out []string
 	for _, e := range ents {
@@ -262,7 +270,7 @@ func stepOf(name string) int {
 
 // removeStale deletes temporary directories an interrupted save left in
 // checkpoints/ (".step_N.tmp-*", and their ".old" twins).
-func (r *Run) removeStale() {
+func (r *RunDir) removeStale() {
 	ents, _ := os.ReadDir(filepath.Join(r.Dir, "checkpoints"))
 	for _, e := range ents {
 		if n := e.Name(); strings.HasPrefix(n, ".step_") && strings.Contains(n, ".tmp-") {
@@ -278,7 +286,7 @@ func (r *Run) removeStale() {
 // the config, and is covered by metrics.jsonl; it then repairs
 // metrics.jsonl to exactly steps 1..N and samples.jsonl to steps <= N,
 // moving anything else aside (FILE.rejected) and saying so in Notes.
-func (r *Run) restore() error {
+func (r *RunDir) restore() error {
 	t := r.Trainer
 	r.removeStale()
 	mpath := filepath.Join(r.Dir, "metrics.jsonl")
@@ -398,7 +406,7 @@ func checkState(dir string, c *policy.Checkpoint) error {
 
 // rewrite replaces a JSONL file by its kept lines when they differ, moving
 // the rejected lines to FILE.rejected (appended) and noting how many.
-func (r *Run) rewrite(name string, old, kept, rejected []byte) error {
+func (r *RunDir) rewrite(name string, old, kept, rejected []byte) error {
 	p := filepath.Join(r.Dir, name)
 	if bytes.Equal(old, kept) {
 		return nil
@@ -407,7 +415,7 @@ func (r *Run) rewrite(name string, old, kept, rejected []byte) error {
 		if err := atomicfile.Append(p+".rejected", rejected); err != nil {
 			return err
 		}
-		r.note("%s: moved %d line(s) that are not steps 1..%d in order to %s", p, bytes.Count(rejected, []byte("\n")), r.Step, p+".rejected")
+		r.note("%s: moved %d line(s) that are not steps 1..%d in order to %s", p, bytes.Count(rejected, []byte("\n")), r.Trainer.Step, p+".rejected")
 	}
 	return atomicfile.Write(p, kept)
 }
@@ -579,7 +587,7 @@ func (w MetricsWriter) OnStep(_ *Trainer, r Record) error {
 }
 
 // Checkpointer saves every checkpoint.every steps and at the last step.
-type Checkpointer struct{ Run *Run }
+type Checkpointer struct{ Run *RunDir }
 
 // OnStep implements Observer.
 func (c Checkpointer) OnStep(t *Trainer, r Record) error {

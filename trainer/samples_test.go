@@ -21,7 +21,7 @@ func TestSamplesPerToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Observe(MetricsWriter{Dir: dir})
+	r.Trainer.Observe(MetricsWriter{Dir: dir})
 	if err := r.Trainer.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

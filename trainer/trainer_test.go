@@ -37,9 +37,9 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Observe(MetricsWriter{Dir: dir})
-	r.Observe(Checkpointer{Run: r})
-	r.Observe(Logger{W: os.Stdout, Keys: DefaultLogKeys})
+	r.Trainer.Observe(MetricsWriter{Dir: dir})
+	r.Trainer.Observe(Checkpointer{Run: r})
+	r.Trainer.Observe(Logger{W: os.Stdout, Keys: DefaultLogKeys})
 	if err := r.Trainer.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +55,8 @@ func runSteps(t *testing.T, c Config, dir string, resume bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Observe(MetricsWriter{Dir: dir})
-	r.Observe(Checkpointer{Run: r})
+	r.Trainer.Observe(MetricsWriter{Dir: dir})
+	r.Trainer.Observe(Checkpointer{Run: r})
 	if err := r.Trainer.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -187,10 +187,10 @@ func TestNonFiniteStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Observe(MetricsWriter{Dir: dir})
-	r.Observe(Checkpointer{Run: r})
+	r.Trainer.Observe(MetricsWriter{Dir: dir})
+	r.Trainer.Observe(Checkpointer{Run: r})
 	poison := poisonAt{step: 3}
-	r.Observe(&poison)
+	r.Trainer.Observe(&poison)
 	err = r.Trainer.Run(context.Background())
 	var nf *NonFiniteError
 	if !errors.As(err, &nf) || nf.Step != 3 {

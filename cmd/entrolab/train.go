@@ -177,20 +177,20 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		return err
 	}
 	defer r.Close()
-	cfg = r.Cfg
+	cfg = r.Trainer.Cfg
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "train: note: %s\n", n)
 	}
-	if err := recordChanges(dir, r.Step, o.changes); err != nil {
+	if err := recordChanges(dir, r.Trainer.Step, o.changes); err != nil {
 		return err
 	}
 	if err := configs.WriteResolved(dir, cfg); err != nil {
 		return err
 	}
-	if err := provenance.Append(dir, r.Step); err != nil { // the commit and date this process runs the run with
+	if err := provenance.Append(dir, r.Trainer.Step); err != nil { // the commit and date this process runs the run with
 		return err
 	}
-	if d, ok := reward.Inner(r.Task).(*reward.Dataset); ok {
+	if d, ok := reward.Inner(r.Trainer.Task).(*reward.Dataset); ok {
 		fmt.Fprintln(w, "train: "+d.Summary())
 	}
 	fmt.Fprintf(w, "train: %s, seed %d, %d steps, base %s, run %s\n", cfg.Name, cfg.Seed, cfg.Train.Steps, r.Base, dir)
@@ -207,22 +207,22 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	if err := serve.WriteStatus(dir, serve.StateRunning, ""); err != nil {
 		return err
 	}
-	if r.Step > 0 {
-		fmt.Fprintf(w, "train: resuming after step %d\n", r.Step)
+	if r.Trainer.Step > 0 {
+		fmt.Fprintf(w, "train: resuming after step %d\n", r.Trainer.Step)
 	}
 	bar := progress.New(w, "train", cfg.Train.Steps)
-	r.Observe(trainer.MetricsWriter{Dir: dir})
-	r.Observe(trainer.Checkpointer{Run: r})
-	r.Observe(trainer.Logger{W: bar.Above(cmd.OutOrStdout())})
-	r.Observe(barObserver{bar})
+	r.Trainer.Observe(trainer.MetricsWriter{Dir: dir})
+	r.Trainer.Observe(trainer.Checkpointer{Run: r})
+	r.Trainer.Observe(trainer.Logger{W: bar.Above(cmd.OutOrStdout())})
+	r.Trainer.Observe(barObserver{bar})
 	runErr := r.EvaluateBase()
 	if runErr == nil {
 		runErr = r.Trainer.Run(cmd.Context())
 	}
 	bar.Done()
 	if runErr != nil && (cmd.Context().Err() == nil || !errors.Is(runErr, cmd.Context().Err())) { // a failed step (a reward command's error too) is not checkpointed
-		if r.Step >= cfg.Ckpt.Every {
-			fmt.Fprintf(w, "train: failed after step %d; the last checkpoint in %s/checkpoints is kept: resume with --resume %s\n", r.Step, dir, dir)
+		if r.Trainer.Step >= cfg.Ckpt.Every {
+			fmt.Fprintf(w, "train: failed after step %d; the last checkpoint in %s/checkpoints is kept: resume with --resume %s\n", r.Trainer.Step, dir, dir)
 		}
 		serve.WriteStatus(dir, serve.StateFailed, runErr.Error())
 		return runErr
@@ -231,10 +231,10 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		// Run stops between steps, so the state is whole: save it
 		if err := r.Checkpoint(); err != nil {
 			serve.WriteStatus(dir, serve.StateFailed, err.Error())
-			return fmt.Errorf("train: interrupted after step %d; saving a checkpoint failed: %w", r.Step, err)
+			return fmt.Errorf("train: interrupted after step %d; saving a checkpoint failed: %w", r.Trainer.Step, err)
 		}
 		serve.WriteStatus(dir, serve.StateInterrupted, "")
-		fmt.Fprintf(w, "train: interrupted after step %d; checkpoint saved in %s/checkpoints (resume with --resume %s)\n", r.Step, dir, dir)
+		fmt.Fprintf(w, "train: interrupted after step %d; checkpoint saved in %s/checkpoints (resume with --resume %s)\n", r.Trainer.Step, dir, dir)
 		return errInterrupted
 	}
 	if err := serve.WriteStatus(dir, serve.StateDone, ""); err != nil {
