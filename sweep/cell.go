@@ -13,9 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/entrolab/entrolab/configs"
 	"github.com/entrolab/entrolab/internal/atomicfile"
-	"github.com/entrolab/entrolab/provenance"
+	"github.com/entrolab/entrolab/runner"
+	"github.com/entrolab/entrolab/serve"
 	"github.com/entrolab/entrolab/trainer"
 )
 
@@ -154,53 +154,36 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 			return false, fmt.Errorf("sweep: cell %s: %w", cell.Name, err)
 		}
 	}
-	runLock, err := trainer.LockRun(runDir) // the run directory's own lock: train --resume on it waits its turn
-	if err != nil {
-		return false, err
-	}
-	defer runLock.Unlock()
-	tr, err := trainer.Open(cfg, runDir, !fresh, fresh, nil)
-	if err != nil {
-		return false, err
-	}
-	for _, n := range tr.Notes {
-		say("sweep: %s: note: %s", cell.Name, n)
-	}
-	tr.Trainer.SetWorkers(m.Workers)
-	if err := configs.WriteResolved(runDir, tr.Trainer.Cfg); err != nil {
-		return false, err
-	}
-	if err := provenance.Append(runDir, tr.Trainer.Step); err != nil { // the commit and date this process runs the cell with
-		return false, err
-	}
-	tr.Trainer.Observe(trainer.MetricsWriter{Dir: runDir})
-	tr.Trainer.Observe(trainer.Checkpointer{Run: tr})
-	if err := writeState(dir, cell, CellState{State: "running", Step: tr.Trainer.Step}); err != nil {
-		return false, err
-	}
 	start := time.Now()
-	say("sweep: %s %s from step %d", cell.Name, map[bool]string{true: "resumes", false: "starts"}[tr.Trainer.Step > 0], tr.Trainer.Step)
-	runErr := tr.EvaluateBase() // val/* at step 0 for a fresh cell
-	if runErr == nil {
-		runErr = tr.Trainer.Run(ctx)
-	}
-	if runErr != nil && ctx.Err() != nil {
-		// Run stops between steps, so the state is whole: keep the progress
-		if tr.Trainer.Step > 0 {
-			if err := tr.Checkpoint(); err != nil {
-				writeState(dir, cell, CellState{State: "failed", Step: tr.Trainer.Step, Error: "checkpoint on interrupt: " + err.Error()})
-				return false, fmt.Errorf("sweep: cell %s: interrupted after step %d; saving a checkpoint failed: %w", cell.Name, tr.Trainer.Step, err)
+	res, err := runner.Run(ctx, cfg, runDir, runner.Options{
+		Resume: !fresh, Force: fresh, Workers: max(1, m.Workers),
+		Opened: func(r *trainer.RunDir) error {
+			for _, n := range r.Notes {
+				say("sweep: %s: note: %s", cell.Name, n)
 			}
-		}
-		writeState(dir, cell, CellState{State: "interrupted", Step: tr.Trainer.Step})
-		say("sweep: %s interrupted after step %d; checkpoint saved", cell.Name, tr.Trainer.Step)
+			step := r.Trainer.Step
+			if err := writeState(dir, cell, CellState{State: "running", Step: step}); err != nil {
+				return err
+			}
+			say("sweep: %s %s from step %d", cell.Name, map[bool]string{true: "resumes", false: "starts"}[step > 0], step)
+			return nil
+		},
+	})
+	switch {
+	case errors.Is(err, runner.ErrInterrupted):
+		writeState(dir, cell, CellState{State: "interrupted", Step: res.Step})
+		say("sweep: %s interrupted after step %d; checkpoint saved", cell.Name, res.Step)
 		return false, ErrInterrupted
+	case res.Interrupted: // saving the checkpoint failed
+		writeState(dir, cell, CellState{State: "failed", Step: res.Step, Error: "checkpoint on interrupt: " + err.Error()})
+		return false, fmt.Errorf("sweep: cell %s: %w", cell.Name, err)
+	case err != nil && !res.Opened:
+		return false, err
+	case err != nil:
+		writeState(dir, cell, CellState{State: "failed", Step: res.Step, Error: err.Error()})
+		return false, fmt.Errorf("sweep: cell %s: %w", cell.Name, err)
 	}
-	if runErr != nil {
-		writeState(dir, cell, CellState{State: "failed", Step: tr.Trainer.Step, Error: runErr.Error()})
-		return false, fmt.Errorf("sweep: cell %s: %w", cell.Name, runErr)
-	}
-	if err := writeState(dir, cell, CellState{State: "done", Step: tr.Trainer.Step}); err != nil {
+	if err := writeState(dir, cell, CellState{State: "done", Step: res.Step}); err != nil {
 		return false, err
 	}
 	say("sweep: %s done in %.1fs", cell.Name, time.Since(start).Seconds())
@@ -239,7 +222,7 @@ func restartable(runDir string) error {
 	if err != nil {
 		return err
 	}
-	ours := map[string]bool{"config.yaml": true, provenance.File: true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true, trainer.LockFile: true}
+	ours := map[string]bool{"config.yaml": true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true, trainer.LockFile: true, serve.StatusFile: true}
 	for _, e := range ents {
 		if !ours[e.Name()] {
 			return fmt.Errorf("%s holds %s, which a cell does not write; not clearing it (remove it yourself if it is not needed)", runDir, e.Name())

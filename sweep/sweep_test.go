@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/entrolab/entrolab/policy/policytest"
+	"github.com/entrolab/entrolab/serve"
 )
 
 // chdirTemp moves the test into a fresh directory (sweeps and the base
@@ -322,6 +323,10 @@ func TestRunCellInterruptedResumesExactly(t *testing.T) {
 	if st[0].State != "interrupted" || st[0].Step < 2 || st[0].Step >= 6 {
 		t.Fatalf("status after the interrupt: %+v, want interrupted at a step in [2, 6)", st[0])
 	}
+	runDir := filepath.Join(cb.Out, m.Cells[0].Name)
+	if s := runStatus(t, runDir); s != serve.StateInterrupted { // the live view reads a sweep's runs as it reads train's
+		t.Errorf("%s says %q after the interrupt, want %q", serve.StatusFile, s, serve.StateInterrupted)
+	}
 	var log bytes.Buffer
 	if _, err := RunCell(context.Background(), cb.Out, 0, CellOptions{Log: &log}); err != nil {
 		t.Fatal(err)
@@ -341,6 +346,23 @@ func TestRunCellInterruptedResumesExactly(t *testing.T) {
 	if st[0].State != "done" || st[0].Step != 6 {
 		t.Errorf("status at the end: %+v", st[0])
 	}
+	if s := runStatus(t, runDir); s != serve.StateDone {
+		t.Errorf("%s says %q at the end, want %q", serve.StatusFile, s, serve.StateDone)
+	}
+}
+
+// runStatus is the state a run directory's status.json records.
+func runStatus(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, serve.StatusFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st serve.Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("%s: %v", serve.StatusFile, err)
+	}
+	return st.State
 }
 
 func TestLoadRejects(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,11 +10,10 @@ import (
 	"path/filepath"
 
 	"github.com/entrolab/entrolab/configs"
-	"github.com/entrolab/entrolab/internal/atomicfile"
 	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/plots"
-	"github.com/entrolab/entrolab/provenance"
 	"github.com/entrolab/entrolab/reward"
+	"github.com/entrolab/entrolab/runner"
 	"github.com/entrolab/entrolab/serve"
 	"github.com/entrolab/entrolab/sft"
 	"github.com/entrolab/entrolab/trainer"
@@ -146,98 +144,76 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	}
 	w := cmd.ErrOrStderr()
 	announceBLAS(w)
-	if lock == nil {
-		l, err := trainer.LockRun(dir)
-		if err != nil {
-			return err
+	var sftBar, bar *progress.Bar
+	var watchURL string
+	stopServe := func() {}
+	defer func() { stopServe() }()
+	opened := func(r *trainer.RunDir) error {
+		if sftBar != nil {
+			sftBar.Done()
+			sftBar = nil
 		}
-		lock = l
-		defer lock.Unlock()
+		cfg = r.Trainer.Cfg
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "train: note: %s\n", n)
+		}
+		if d, ok := reward.Inner(r.Trainer.Task).(*reward.Dataset); ok {
+			fmt.Fprintln(w, "train: "+d.Summary())
+		}
+		fmt.Fprintf(w, "train: %s, seed %d, %d steps, base %s, run %s\n", cfg.Name, cfg.Seed, cfg.Train.Steps, r.Base, dir)
+		if o.serve != "" {
+			stop, url, err := startServe(cmd.Context(), w, filepath.Dir(dir), o.serve)
+			if err != nil {
+				return err
+			}
+			stopServe = stop
+			watchURL = url + "run?id=" + filepath.Base(dir)
+			fmt.Fprintf(w, "train: watch this run at %s\n", watchURL)
+		}
+		if r.Trainer.Step > 0 {
+			fmt.Fprintf(w, "train: resuming after step %d\n", r.Trainer.Step)
+		}
+		bar = progress.New(w, "train", cfg.Train.Steps)
+		r.Trainer.Observe(trainer.Logger{W: bar.Above(cmd.OutOrStdout())})
+		r.Trainer.Observe(barObserver{bar})
+		return nil
 	}
-	var sftBar *progress.Bar
-	r, err := trainer.OpenContext(cmd.Context(), cfg, dir, o.resume != "", o.force, func(p sft.Progress) {
-		if sftBar == nil {
-			fmt.Fprintf(w, "train: no base policy at %s; pre-training one with SFT\n", trainer.BasePath(cfg))
-			sftBar = progress.New(w, "sft", p.MaxSteps)
-		}
-		acc := "n/a"
-		if !math.IsNaN(p.Accuracy) {
-			acc = fmt.Sprintf("%.3f", p.Accuracy)
-		}
-		sftBar.Update(p.Step, fmt.Sprintf("loss=%.4f acc=%s", p.Loss, acc))
+	res, err := runner.Run(cmd.Context(), cfg, dir, runner.Options{
+		Resume: o.resume != "", Force: o.force, Lock: lock, Changes: o.changes, Opened: opened,
+		SFTProgress: func(p sft.Progress) {
+			if sftBar == nil {
+				fmt.Fprintf(w, "train: no base policy at %s; pre-training one with SFT\n", trainer.BasePath(cfg))
+				sftBar = progress.New(w, "sft", p.MaxSteps)
+			}
+			acc := "n/a"
+			if !math.IsNaN(p.Accuracy) {
+				acc = fmt.Sprintf("%.3f", p.Accuracy)
+			}
+			sftBar.Update(p.Step, fmt.Sprintf("loss=%.4f acc=%s", p.Loss, acc))
+		},
 	})
 	if sftBar != nil {
 		sftBar.Done()
 	}
-	if err != nil && cmd.Context().Err() != nil {
+	if bar != nil {
+		bar.Done()
+	}
+	switch {
+	case !res.Opened && err != nil && cmd.Context().Err() != nil:
 		fmt.Fprintf(w, "train: interrupted before the run started: %v\n", err)
 		return errInterrupted
-	}
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	cfg = r.Trainer.Cfg
-	for _, n := range r.Notes {
-		fmt.Fprintf(w, "train: note: %s\n", n)
-	}
-	if err := recordChanges(dir, r.Trainer.Step, o.changes); err != nil {
-		return err
-	}
-	if err := configs.WriteResolved(dir, cfg); err != nil {
-		return err
-	}
-	if err := provenance.Append(dir, r.Trainer.Step); err != nil { // the commit and date this process runs the run with
-		return err
-	}
-	if d, ok := reward.Inner(r.Trainer.Task).(*reward.Dataset); ok {
-		fmt.Fprintln(w, "train: "+d.Summary())
-	}
-	fmt.Fprintf(w, "train: %s, seed %d, %d steps, base %s, run %s\n", cfg.Name, cfg.Seed, cfg.Train.Steps, r.Base, dir)
-	var watchURL string
-	if o.serve != "" {
-		stop, url, err := startServe(cmd.Context(), w, filepath.Dir(dir), o.serve)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		watchURL = url + "run?id=" + filepath.Base(dir)
-		fmt.Fprintf(w, "train: watch this run at %s\n", watchURL)
-	}
-	if err := serve.WriteStatus(dir, serve.StateRunning, ""); err != nil {
-		return err
-	}
-	if r.Trainer.Step > 0 {
-		fmt.Fprintf(w, "train: resuming after step %d\n", r.Trainer.Step)
-	}
-	bar := progress.New(w, "train", cfg.Train.Steps)
-	r.Trainer.Observe(trainer.MetricsWriter{Dir: dir})
-	r.Trainer.Observe(trainer.Checkpointer{Run: r})
-	r.Trainer.Observe(trainer.Logger{W: bar.Above(cmd.OutOrStdout())})
-	r.Trainer.Observe(barObserver{bar})
-	runErr := r.EvaluateBase()
-	if runErr == nil {
-		runErr = r.Trainer.Run(cmd.Context())
-	}
-	bar.Done()
-	if runErr != nil && (cmd.Context().Err() == nil || !errors.Is(runErr, cmd.Context().Err())) { // a failed step (a reward command's error too) is not checkpointed
-		if r.Trainer.Step >= cfg.Ckpt.Every {
-			fmt.Fprintf(w, "train: failed after step %d; the last checkpoint in %s/checkpoints is kept: resume with --resume %s\n", r.Trainer.Step, dir, dir)
-		}
-		serve.WriteStatus(dir, serve.StateFailed, runErr.Error())
-		return runErr
-	}
-	if runErr != nil {
-		// Run stops between steps, so the state is whole: save it
-		if err := r.Checkpoint(); err != nil {
-			serve.WriteStatus(dir, serve.StateFailed, err.Error())
-			return fmt.Errorf("train: interrupted after step %d; saving a checkpoint failed: %w", r.Trainer.Step, err)
-		}
-		serve.WriteStatus(dir, serve.StateInterrupted, "")
-		fmt.Fprintf(w, "train: interrupted after step %d; checkpoint saved in %s/checkpoints (resume with --resume %s)\n", r.Trainer.Step, dir, dir)
+	case errors.Is(err, runner.ErrInterrupted) && res.Saved:
+		fmt.Fprintf(w, "train: interrupted after step %d; checkpoint saved in %s/checkpoints (resume with --resume %s)\n", res.Step, dir, dir)
 		return errInterrupted
-	}
-	if err := serve.WriteStatus(dir, serve.StateDone, ""); err != nil {
+	case errors.Is(err, runner.ErrInterrupted):
+		fmt.Fprintf(w, "train: interrupted before step 1 finished; nothing to save (--resume %s starts it again)\n", dir)
+		return errInterrupted
+	case res.Interrupted: // saving the checkpoint failed
+		return fmt.Errorf("train: %w", err)
+	case err != nil:
+		if res.Opened && res.Step >= cfg.Ckpt.Every {
+			fmt.Fprintf(w, "train: failed after step %d; the last checkpoint in %s/checkpoints is kept: resume with --resume %s\n", res.Step, dir, dir)
+		}
 		return err
 	}
 	if !o.noPlot {
@@ -269,8 +245,8 @@ func printSummary(w io.Writer, dir string, plotted bool) error {
 	if plotted {
 		files += ", plots/"
 	}
-	if _, err := os.Stat(filepath.Join(dir, HistoryFile)); err == nil {
-		files += ", " + HistoryFile
+	if _, err := os.Stat(filepath.Join(dir, runner.HistoryFile)); err == nil {
+		files += ", " + runner.HistoryFile
 	}
 	fmt.Fprintf(w, "train: done: %s (%s)\n", dir, files)
 	for _, m := range []struct{ name, key, how string }{
@@ -343,20 +319,5 @@ func writePlots(w interface{ Write([]byte) (int, error) }, dirs []string, out, f
 		return err
 	}
 	fmt.Fprintf(w, "plots: %d figures in %s\n", len(files), out)
-	return nil
-}
-
-// HistoryFile records the settings a resume changed, one JSON line per
-// change: {"from_step": N, "key": ..., "old": ..., "new": ...}, N being the
-// first step run with the new value.
-const HistoryFile = "config_history.jsonl"
-
-func recordChanges(dir string, step int, changes []configs.Change) error {
-	for _, c := range changes {
-		b, _ := json.Marshal(map[string]any{"from_step": step + 1, "key": c.Key, "old": c.Old, "new": c.New})
-		if err := atomicfile.Append(filepath.Join(dir, HistoryFile), append(b, '\n')); err != nil {
-			return fmt.Errorf("train: %s: %w", HistoryFile, err)
-		}
-	}
 	return nil
 }
