@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/entrolab/entrolab/trainer"
+	"github.com/entrolab/entrolab/experiment"
 	"github.com/go-viper/mapstructure/v2"
 	"gopkg.in/yaml.v3"
 )
@@ -126,7 +126,7 @@ func ruleFor(key string) *readBy {
 
 // Flatten lists every leaf setting of cfg as a dotted key with its value
 // rendered as YAML would write it.
-func Flatten(cfg trainer.Config) map[string]string {
+func Flatten(cfg experiment.Config) map[string]string {
 	m := map[string]any{}
 	if err := mapstructure.Decode(cfg, &m); err != nil {
 		panic(err) // a Config always decodes
@@ -168,7 +168,7 @@ func scalar(x any) string {
 
 // Inactive lists the settings of cfg that its selection does not read, each
 // with the reason: "read only when algorithm.loss.name is clip_cov (it is ppo)".
-func Inactive(cfg trainer.Config) map[string]string {
+func Inactive(cfg experiment.Config) map[string]string {
 	flat := Flatten(cfg)
 	out := map[string]string{}
 	for k := range flat {
@@ -244,9 +244,9 @@ func Activation(key string) (sets []string, ok bool) {
 // checkGiven refuses every explicitly given setting that cfg's selection
 // does not read and that holds another value than its default, naming each
 // with where it came from and why it is not read.
-func checkGiven(cfg trainer.Config, given []string, where map[string]string) error {
+func checkGiven(cfg experiment.Config, given []string, where map[string]string) error {
 	inactive := Inactive(cfg)
-	now, def := Flatten(cfg), Flatten(trainer.DefaultConfig())
+	now, def := Flatten(cfg), Flatten(experiment.DefaultConfig())
 	var msgs []string
 	for _, k := range given {
 		if now[k] == def[k] {
@@ -265,7 +265,7 @@ func checkGiven(cfg trainer.Config, given []string, where map[string]string) err
 
 // DumpActive renders cfg like Dump without the settings its selection does
 // not read: config.yaml states what the run used and nothing else.
-func DumpActive(cfg trainer.Config) ([]byte, error) {
+func DumpActive(cfg experiment.Config) ([]byte, error) {
 	m := map[string]any{}
 	if err := mapstructure.Decode(cfg, &m); err != nil {
 		return nil, err

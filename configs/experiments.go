@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/entrolab/entrolab/trainer"
+	"github.com/entrolab/entrolab/experiment"
 )
 
 //go:embed experiments/*.yaml sweeps/*.yaml
@@ -65,17 +65,17 @@ func Describe(name string) string {
 	return ""
 }
 
-// LoadTrain resolves an experiment: trainer defaults, then either a YAML
+// LoadTrain resolves an experiment: experiment.DefaultConfig, then either a YAML
 // file (when nameOrFile names an existing file) or a bundled experiment,
 // then ENTROLAB_* environment variables, then --set pairs; then validates.
-func LoadTrain(nameOrFile string, env, sets []string) (trainer.Config, error) {
+func LoadTrain(nameOrFile string, env, sets []string) (experiment.Config, error) {
 	return LoadTrainFlags(nameOrFile, env, sets, nil)
 }
 
 // LoadTrainFlags is LoadTrain with command-line flags applied last. A
 // validation error names where the offending value came from.
-func LoadTrainFlags(nameOrFile string, env, sets []string, flags []Flag) (trainer.Config, error) {
-	cfg := trainer.DefaultConfig()
+func LoadTrainFlags(nameOrFile string, env, sets []string, flags []Flag) (experiment.Config, error) {
+	cfg := experiment.DefaultConfig()
 	src := Source{Env: env, Sets: sets, Flags: flags}
 	if nameOrFile == "" {
 		nameOrFile = DefaultExperiment
@@ -99,7 +99,7 @@ func LoadTrainFlags(nameOrFile string, env, sets []string, flags []Flag) (traine
 
 // finish names a file's run after the file when it has no name:, validates,
 // and refuses every given setting the selection does not read.
-func finish(cfg trainer.Config, src Source, origins Origins) (trainer.Config, error) {
+func finish(cfg experiment.Config, src Source, origins Origins) (experiment.Config, error) {
 	given := make([]string, 0, len(origins))
 	for k := range origins {
 		given = append(given, k)
@@ -155,10 +155,10 @@ func WithOrigin(err error, origins Origins) error {
 	return err
 }
 
-// trainerKeys lists the trainer config's keys.
+// trainerKeys lists the run config's keys.
 func trainerKeys() map[string]reflect.Type {
 	out := map[string]reflect.Type{}
-	typeIndex("", reflect.TypeOf(trainer.Config{}), out)
+	typeIndex("", reflect.TypeOf(experiment.Config{}), out)
 	return out
 }
 
@@ -189,7 +189,7 @@ func SweepYAML(nameOrFile string) ([]byte, string, error) {
 // WriteResolved writes cfg, as YAML with its setting names, to
 // dir/config.yaml (atomically): what a run directory records of its settings
 // and what --resume reads back.
-func WriteResolved(dir string, cfg trainer.Config) error {
+func WriteResolved(dir string, cfg experiment.Config) error {
 	b, err := DumpActive(cfg)
 	if err != nil {
 		return err

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/entrolab/entrolab/trainer"
+	"github.com/entrolab/entrolab/experiment"
 )
 
 // ResumeChangeable are the settings a resumed run may change: they decide
@@ -34,13 +34,13 @@ func changeable(key string) bool {
 // variables and --set pairs over it, and refuses any change outside
 // ResumeChangeable, naming the key, the run's value and the requested one.
 // It returns the config to continue with and the allowed changes made.
-func LoadResume(dir string, env, sets []string, flags []Flag) (trainer.Config, []Change, error) {
+func LoadResume(dir string, env, sets []string, flags []Flag) (experiment.Config, []Change, error) {
 	path := filepath.Join(dir, "config.yaml")
 	stored, err := LoadResolved(path)
 	if err != nil {
 		return stored, nil, err
 	}
-	cfg := trainer.DefaultConfig()
+	cfg := experiment.DefaultConfig()
 	src := Source{File: path, Env: env, Sets: sets, Flags: flags}
 	origins, err := LoadOrigins(&cfg, src)
 	if err != nil {
@@ -77,7 +77,7 @@ func LoadResume(dir string, env, sets []string, flags []Flag) (trainer.Config, [
 // --set optim.lr=1e-3"; where names the source of each requested key, if
 // known). A sweep cell can use it to refuse reusing a run directory whose
 // config differs from the one requested.
-func Diff(stored, requested trainer.Config, where map[string]string) (allowed []Change, refused []string) {
+func Diff(stored, requested experiment.Config, where map[string]string) (allowed []Change, refused []string) {
 	old, now := Flatten(stored), Flatten(requested)
 	oldOff, nowOff := Inactive(stored), Inactive(requested)
 	keys := make([]string, 0, len(now))
@@ -108,8 +108,8 @@ func Diff(stored, requested trainer.Config, where map[string]string) (allowed []
 // sweep cell's resolved config, Dump's output): strictly, validated, but
 // without LoadTrain's refusal of settings the selection does not read, since
 // a full dump states every setting, read or not, at the value it had.
-func LoadResolved(path string) (trainer.Config, error) {
-	cfg := trainer.DefaultConfig()
+func LoadResolved(path string) (experiment.Config, error) {
+	cfg := experiment.DefaultConfig()
 	src := Source{File: path}
 	origins, err := LoadOrigins(&cfg, src)
 	if err != nil {

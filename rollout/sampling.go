@@ -5,24 +5,76 @@ import (
 	"math"
 )
 
-// Sampling configures how tokens are drawn.
+// Sampling configures how tokens are drawn: one generation call's settings,
+// and a training run's sampling section (the same struct, read from YAML
+// under sampling.*; ValidateRun holds a run's bounds, DefaultRunSampling its
+// defaults).
 type Sampling struct {
 	Temperature  float64 `mapstructure:"temperature"`    // 0 = greedy; default 1
 	TopK         int     `mapstructure:"top_k"`          // keep the k most likely tokens; 0 = off
 	TopP         float64 `mapstructure:"top_p"`          // nucleus mass; 1 = off
 	MinP         float64 `mapstructure:"min_p"`          // drop tokens below min_p * p_max; 0 = off
 	MaxNewTokens int     `mapstructure:"max_new_tokens"` // completion length cap
-	N            int     `mapstructure:"n"`              // completions per prompt (group size)
+	// N is the completions per prompt: a run's group size (rollout.n in
+	// verl; the setting sampling.group_size), an evaluation's k.
+	N int `mapstructure:"group_size"`
 
 	// TokenTemp, if set, gives each token its own temperature from the
 	// entropy of the untempered next-token distribution (HAPO's adaptive
 	// temperature sampling); Temperature is then only the greedy switch.
-	TokenTemp func(entropy float64) float64 `mapstructure:"-"`
+	// A step sets it (a method's Sample part), never a config.
+	TokenTemp func(entropy float64) float64 `mapstructure:"-" json:"-" yaml:"-"`
 }
 
 // DefaultSampling: temperature 1, no truncation, 64 new tokens, 1 per prompt.
 func DefaultSampling() Sampling {
 	return Sampling{Temperature: 1, TopP: 1, MaxNewTokens: 64, N: 1}
+}
+
+// DefaultRunSampling is a training run's sampling section by default:
+// temperature 1, no truncation, 12 new tokens (the bundled tasks' answers
+// are short), 8 completions per prompt.
+func DefaultRunSampling() Sampling {
+	s := DefaultSampling()
+	s.MaxNewTokens, s.N = 12, 8
+	return s
+}
+
+// Upper limits of a training run's sampling section (README "Limits"): far
+// above the bundled experiments, they keep a typo from allocating without
+// bound.
+const (
+	MaxRunTemperature = 10      // sampling.temperature (one call allows 100)
+	MaxTopK           = 1 << 20 // sampling.top_k
+	MaxRunNewTokens   = 1024    // sampling.max_new_tokens
+	MaxGroupSize      = 1024    // sampling.group_size
+)
+
+// ValidateRun checks s as a training run's sampling section, key being the
+// section's dotted name ("sampling"): each setting within its bounds, and
+// what RL needs beyond one call (Validate): a temperature above 0 and at
+// least two completions per prompt. The error names the full key, the value
+// and what is allowed.
+func (s Sampling) ValidateRun(key string) error {
+	switch {
+	case s.N > MaxGroupSize:
+		return fmt.Errorf("rollout: %s.group_size = %d exceeds its upper limit %d", key, s.N, MaxGroupSize)
+	case s.TopK > MaxTopK:
+		return fmt.Errorf("rollout: %s.top_k = %d exceeds its upper limit %d", key, s.TopK, MaxTopK)
+	case !(s.Temperature > 0 && s.Temperature <= MaxRunTemperature):
+		return fmt.Errorf("rollout: %s.temperature = %v, want in (0, %d] (RL needs sampling)", key, s.Temperature, MaxRunTemperature)
+	case s.TopK < 0:
+		return fmt.Errorf("rollout: %s.top_k = %d, want >= 0 (0 = off)", key, s.TopK)
+	case !(s.TopP > 0 && s.TopP <= 1):
+		return fmt.Errorf("rollout: %s.top_p = %v, want in (0, 1] (1 = off)", key, s.TopP)
+	case !(s.MinP >= 0 && s.MinP < 1):
+		return fmt.Errorf("rollout: %s.min_p = %v, want in [0, 1) (0 = off)", key, s.MinP)
+	case s.MaxNewTokens < 1 || s.MaxNewTokens > MaxRunNewTokens:
+		return fmt.Errorf("rollout: %s.max_new_tokens = %d, want in [1, %d]", key, s.MaxNewTokens, MaxRunNewTokens)
+	case s.N < 2:
+		return fmt.Errorf("rollout: %s.group_size = %d, want >= 2 (group baselines need two samples)", key, s.N)
+	}
+	return nil
 }
 
 // Validate names the first bad field.

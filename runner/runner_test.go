@@ -18,7 +18,7 @@ func tiny() trainer.Config {
 	c := trainer.DefaultConfig()
 	c.Base.Checkpoint = policytest.BaseDir()
 	c.Sampling.MaxNewTokens = 6
-	c.Sampling.GroupSize = 4
+	c.Sampling.N = 4
 	c.Train.PromptsPerStep, c.Train.Steps = 4, 3
 	c.Eval.Every, c.Eval.Problems, c.Eval.K = 0, 8, 0
 	c.Log.SampleEvery, c.Log.Diagnostics = 0, false

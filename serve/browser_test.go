@@ -64,7 +64,7 @@ func startTraining(t *testing.T, root string, steps int, pace pacer) (string, <-
 	c.Name = "live_addition"
 	c.Base.Checkpoint = policytest.BaseDir()
 	c.Sampling.MaxNewTokens = 6
-	c.Sampling.GroupSize = 4
+	c.Sampling.N = 4
 	c.Train.PromptsPerStep = 4
 	c.Train.Steps = steps
 	c.Eval.Every, c.Eval.Problems, c.Eval.K = 10, 8, 0

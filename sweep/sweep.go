@@ -11,7 +11,8 @@
 // an interrupted one resumes from its last checkpoint, and a cell whose
 // stored config differs from the manifest's is refused.
 //
-// Fed by: a sweep YAML (configs.SweepYAML). Uses configs, trainer and plots.
+// Fed by: a sweep YAML (configs.SweepYAML). Uses configs, runner (each
+// cell runs through the lifecycle `entrolab train` uses), trainer and plots.
 package sweep
 
 import (

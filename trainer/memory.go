@@ -18,7 +18,7 @@ func MemoryEstimate(cfg Config, m policy.Config) (total float64, parts map[strin
 	const f32 = 4
 	seq := float64(m.MaxSeqLen)
 	V, D, L := float64(m.Vocab), float64(m.DModel), float64(m.NLayers)
-	n := float64(cfg.Train.PromptsPerStep * cfg.Sampling.GroupSize)
+	n := float64(cfg.Train.PromptsPerStep * cfg.Sampling.N)
 	n *= cfg.Algorithm.BatchFactor() // parts that sample more than the regular batch
 	micro := n / float64(max(cfg.Train.MiniBatches, 1))
 	if cfg.Train.MicroBatch > 0 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entrolab/entrolab/experiment"
 	"github.com/entrolab/entrolab/policy"
 )
 
@@ -100,7 +101,7 @@ func TestNameValidated(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"grpo_addition", "clip-cov.v2", "a+b=c"} {
-		if err := ValidateName("name", n); err != nil {
+		if err := experiment.ValidateName("name", n); err != nil {
 			t.Errorf("name %q refused: %v", n, err)
 		}
 	}
@@ -113,14 +114,14 @@ func TestSizeLimits(t *testing.T) {
 		key string
 		set func(*Config)
 	}{
-		{"sampling.group_size", func(c *Config) { c.Sampling.GroupSize = 1_000_000_000 }},
-		{"sampling.group_size", func(c *Config) { c.Sampling.GroupSize = 100_000 }},
+		{"sampling.group_size", func(c *Config) { c.Sampling.N = 1_000_000_000 }},
+		{"sampling.group_size", func(c *Config) { c.Sampling.N = 100_000 }},
 		{"train.prompts_per_step", func(c *Config) { c.Train.PromptsPerStep = 1_000_000_000 }},
 		{"eval.problems", func(c *Config) { c.Eval.Problems = 1_000_000_000 }},
 		{"eval.k", func(c *Config) { c.Eval.K = 10_000_000 }},
 		{"train.ppo_epochs", func(c *Config) { c.Train.PPOEpochs = 1_000_000 }},
 		{"train.steps", func(c *Config) { c.Train.Steps = 1 << 40 }},
-		{"sequences per step", func(c *Config) { c.Train.PromptsPerStep, c.Sampling.GroupSize = 4096, 1024 }},
+		{"sequences per step", func(c *Config) { c.Train.PromptsPerStep, c.Sampling.N = 4096, 1024 }},
 	} {
 		c := DefaultConfig()
 		tc.set(&c)
@@ -131,7 +132,7 @@ func TestSizeLimits(t *testing.T) {
 	}
 	// the memory estimate names the part and the keys
 	c := DefaultConfig()
-	c.Train.PromptsPerStep, c.Sampling.GroupSize, c.Train.MiniBatches = 4096, 16, 4
+	c.Train.PromptsPerStep, c.Sampling.N, c.Train.MiniBatches = 4096, 16, 4
 	total, parts := MemoryEstimate(c, policy.Config{Vocab: 50257, DModel: 768, NLayers: 12, NHeads: 12, MaxSeqLen: 1024, InitStd: 0.02})
 	if total < 1<<40 || len(parts) == 0 {
 		t.Fatalf("estimate %g", total)
@@ -418,7 +419,7 @@ func TestResumeBadRandomStream(t *testing.T) {
 // (the engine asks before every decoding position); the step is undone.
 func TestSignalInsideSampling(t *testing.T) {
 	c := testConfig(t)
-	c.Train.Steps, c.Train.PromptsPerStep, c.Sampling.GroupSize, c.Sampling.MaxNewTokens = 1, 16, 32, 36
+	c.Train.Steps, c.Train.PromptsPerStep, c.Sampling.N, c.Sampling.MaxNewTokens = 1, 16, 32, 36
 	c.Train.MiniBatches, c.Train.MicroBatch, c.Log.Diagnostics = 32, 16, false
 	r, err := Open(c, filepath.Join(t.TempDir(), "run"), false, false, nil)
 	if err != nil {

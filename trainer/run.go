@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/entrolab/entrolab/experiment"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/sft"
@@ -611,8 +612,7 @@ type Logger struct {
 const LineWidth = 120
 
 // DefaultLogKeys are the metrics on each log line (log.keys).
-var DefaultLogKeys = []string{"critic/score/mean", "critic/accuracy", "actor/entropy", "actor/pg_loss", "actor/pg_clipfrac",
-	"actor/grad_norm", "response_length/mean", "entropy/predicted_delta", "entropy/actual_delta", "val/accuracy", "timing_s/step"}
+var DefaultLogKeys = experiment.DefaultLogKeys
 
 // logNames are the short names log lines use for common metrics; any other
 // key is printed as it is.

@@ -72,7 +72,7 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 				probs = append(probs, s.Prob)
 			}
 		}
-		smp, _ := t.sampling(t.Cfg.Sampling.GroupSize)
+		smp, _ := t.sampling(t.Cfg.Sampling.N)
 		ref, err := t.generate(t.refEng, probs, smp)
 		if err != nil {
 			return err
@@ -80,7 +80,7 @@ func (t *Trainer) estimate(batch []*sample, m map[string]float64) error {
 		in.RefRewards = make([]float64, len(batch))
 		seen := map[int]int{}
 		for i, s := range batch {
-			in.RefRewards[i] = ref[first[s.Group]*t.Cfg.Sampling.GroupSize+seen[s.Group]].Reward
+			in.RefRewards[i] = ref[first[s.Group]*t.Cfg.Sampling.N+seen[s.Group]].Reward
 			seen[s.Group]++
 		}
 		m[metric.RefScoreMean] = mean(in.RefRewards)

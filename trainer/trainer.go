@@ -341,8 +341,8 @@ func (t *Trainer) nextProblems() []reward.Problem {
 // as the Sample-phase parts adjust them; recompute reports that the old
 // log-probs must come from a forward pass.
 func (t *Trainer) sampling(n int) (r rollout.Sampling, recompute bool) {
-	s := t.Cfg.Sampling
-	r = rollout.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP, MinP: s.MinP, MaxNewTokens: s.MaxNewTokens, N: n}
+	r = t.Cfg.Sampling
+	r.N = n
 	for _, p := range t.recipe.Parts {
 		if sp, ok := p.(method.Sampler); ok && sp.Sampling(&r) {
 			recompute = true
@@ -388,7 +388,7 @@ func (t *Trainer) generate(eng *rollout.Engine, probs []reward.Problem, s rollou
 // sample runs the rollout, lets the Sample-phase parts rebuild the batch,
 // and fills the old (and, when read, the reference) log-probs.
 func (t *Trainer) sample(probs []reward.Problem, m map[string]float64) ([]*sample, error) {
-	s, recompute := t.sampling(t.Cfg.Sampling.GroupSize)
+	s, recompute := t.sampling(t.Cfg.Sampling.N)
 	batch, err := t.generate(t.eng, probs, s)
 	if err != nil {
 		return nil, err

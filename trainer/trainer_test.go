@@ -21,7 +21,7 @@ func testConfig(t testing.TB) Config {
 	c := DefaultConfig()
 	c.Base.Checkpoint = policytest.BaseDir() // committed: tests never train a base
 	c.Sampling.MaxNewTokens = 6
-	c.Sampling.GroupSize = 4
+	c.Sampling.N = 4
 	c.Train.PromptsPerStep = 4
 	c.Train.Steps = 4
 	c.Eval.Every, c.Eval.Problems, c.Eval.K = 2, 16, 4

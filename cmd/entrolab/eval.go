@@ -10,12 +10,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/entrolab/entrolab/experiment"
 	"github.com/entrolab/entrolab/internal/progress"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
 	"github.com/entrolab/entrolab/rollout"
 	"github.com/entrolab/entrolab/tokens"
-	"github.com/entrolab/entrolab/trainer"
 	"github.com/spf13/cobra"
 )
 
@@ -86,12 +86,12 @@ func loadBundle(dir string) (*policy.Checkpoint, *tokens.Tokenizer, *reward.Conf
 func runEval(cmd *cobra.Command, o *evalOptions) error {
 	announceBLAS(cmd.ErrOrStderr())
 	switch {
-	case o.n < 1 || o.n > trainer.MaxEvalProblems:
-		return fmt.Errorf("eval: -n/--problems = %d, want in [1, %d]", o.n, trainer.MaxEvalProblems)
-	case o.k < 0 || o.k > trainer.MaxEvalK:
-		return fmt.Errorf("eval: --k = %d, want in [0, %d]", o.k, trainer.MaxEvalK)
-	case o.n*max(o.k, 1) > trainer.MaxEvalSamples:
-		return fmt.Errorf("eval: -n × --k = %d × %d exceeds %d samples", o.n, o.k, trainer.MaxEvalSamples)
+	case o.n < 1 || o.n > experiment.MaxEvalProblems:
+		return fmt.Errorf("eval: -n/--problems = %d, want in [1, %d]", o.n, experiment.MaxEvalProblems)
+	case o.k < 0 || o.k > experiment.MaxEvalK:
+		return fmt.Errorf("eval: --k = %d, want in [0, %d]", o.k, experiment.MaxEvalK)
+	case o.n*max(o.k, 1) > experiment.MaxEvalSamples:
+		return fmt.Errorf("eval: -n × --k = %d × %d exceeds %d samples", o.n, o.k, experiment.MaxEvalSamples)
 	case o.maxNew < 1 || o.maxNew > 1024:
 		return fmt.Errorf("eval: --max-new-tokens = %d, want in [1, 1024]", o.maxNew)
 	case !(o.temperature > 0 && o.temperature <= 10):

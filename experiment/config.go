@@ -1,4 +1,4 @@
-package trainer
+package experiment
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"github.com/entrolab/entrolab/method"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/reward"
+	"github.com/entrolab/entrolab/rollout"
 	"github.com/entrolab/entrolab/sft"
 )
 
@@ -18,7 +19,7 @@ type Config struct {
 	Out       string             `mapstructure:"out"`  // run directory; default runs/<name>-s<seed>
 	Base      BaseConfig         `mapstructure:"base"`
 	Task      reward.Config      `mapstructure:"task"`
-	Sampling  SamplingConfig     `mapstructure:"sampling"`
+	Sampling  rollout.Sampling   `mapstructure:"sampling"`
 	Algorithm AlgorithmConfig    `mapstructure:"algorithm"`
 	Optim     policy.OptimConfig `mapstructure:"optim"`
 	Train     TrainConfig        `mapstructure:"train"`
@@ -37,16 +38,6 @@ type BaseConfig struct {
 	// with SFT (settings below) when missing and reused afterwards.
 	Checkpoint string     `mapstructure:"checkpoint"`
 	SFT        sft.Config `mapstructure:"sft"` // used only to make a missing base; its task is Task
-}
-
-// SamplingConfig configures rollouts.
-type SamplingConfig struct {
-	Temperature  float64 `mapstructure:"temperature"`    // default 1
-	TopK         int     `mapstructure:"top_k"`          // 0 = off
-	TopP         float64 `mapstructure:"top_p"`          // 1 = off
-	MinP         float64 `mapstructure:"min_p"`          // 0 = off
-	MaxNewTokens int     `mapstructure:"max_new_tokens"` // default 12
-	GroupSize    int     `mapstructure:"group_size"`     // completions per prompt (rollout.n); default 8
 }
 
 // AlgorithmConfig selects the method: the policy loss and the parts at
@@ -104,7 +95,7 @@ func DefaultConfig() Config {
 		Base:      BaseConfig{SFT: sft.DefaultConfig()},
 		Task:      task,
 		Reward:    reward.DefaultCommandConfig(),
-		Sampling:  SamplingConfig{Temperature: 1, TopP: 1, MaxNewTokens: 12, GroupSize: 8},
+		Sampling:  rollout.DefaultRunSampling(),
 		Algorithm: method.DefaultConfig(),
 		Optim:     o,
 		Train:     TrainConfig{Steps: 300, PromptsPerStep: 16, PPOEpochs: 1, MiniBatches: 4},
@@ -130,19 +121,8 @@ func (c Config) Validate() error {
 		return err
 	}
 	s := c.Sampling
-	switch {
-	case !(s.Temperature > 0 && s.Temperature <= 10):
-		return fmt.Errorf("trainer: sampling.temperature = %v, want in (0, 10] (RL needs sampling)", s.Temperature)
-	case s.TopK < 0:
-		return fmt.Errorf("trainer: sampling.top_k = %d, want >= 0", s.TopK)
-	case !(s.TopP > 0 && s.TopP <= 1):
-		return fmt.Errorf("trainer: sampling.top_p = %v, want in (0, 1]", s.TopP)
-	case !(s.MinP >= 0 && s.MinP < 1):
-		return fmt.Errorf("trainer: sampling.min_p = %v, want in [0, 1)", s.MinP)
-	case s.MaxNewTokens < 1 || s.MaxNewTokens > 1024:
-		return fmt.Errorf("trainer: sampling.max_new_tokens = %d, want in [1, 1024]", s.MaxNewTokens)
-	case s.GroupSize < 2:
-		return fmt.Errorf("trainer: sampling.group_size = %d, want >= 2 (group baselines need two samples)", s.GroupSize)
+	if err := s.ValidateRun("sampling"); err != nil {
+		return err
 	}
 	if err := c.Algorithm.Validate(); err != nil {
 		return err
@@ -154,7 +134,7 @@ func (c Config) Validate() error {
 		return err
 	}
 	t := c.Train
-	n := t.PromptsPerStep * s.GroupSize
+	n := t.PromptsPerStep * s.N
 	switch {
 	case t.Steps < 1:
 		return fmt.Errorf("trainer: train.steps = %d, want >= 1", t.Steps)
@@ -163,7 +143,7 @@ func (c Config) Validate() error {
 	case t.PPOEpochs < 1:
 		return fmt.Errorf("trainer: train.ppo_epochs = %d, want >= 1", t.PPOEpochs)
 	case t.MiniBatches < 1 || n%t.MiniBatches != 0:
-		return fmt.Errorf("trainer: train.mini_batches = %d must divide the %d sequences of a step (prompts_per_step %d × group_size %d)", t.MiniBatches, n, t.PromptsPerStep, s.GroupSize)
+		return fmt.Errorf("trainer: train.mini_batches = %d must divide the %d sequences of a step (prompts_per_step %d × group_size %d)", t.MiniBatches, n, t.PromptsPerStep, s.N)
 	case t.MicroBatch < 0 || (t.MicroBatch > 0 && (n/t.MiniBatches)%t.MicroBatch != 0):
 		return fmt.Errorf("trainer: train.micro_batch = %d must divide the mini-batch of %d sequences (0 = whole mini-batch)", t.MicroBatch, n/t.MiniBatches)
 	}
@@ -206,17 +186,17 @@ func (c Config) Validate() error {
 // memory is also estimated against the machine before training
 // (Trainer.checkMemory).
 const (
-	MaxSteps          = 10_000_000 // train.steps, checkpoint.every, eval.every, log.every, log.sample_every
-	MaxPromptsPerStep = 4096       // train.prompts_per_step
-	MaxGroupSize      = 1024       // sampling.group_size
-	MaxSeqsPerStep    = 65536      // train.prompts_per_step × sampling.group_size
-	MaxPPOEpochs      = 64         // train.ppo_epochs
-	MaxEvalProblems   = 100_000    // eval.problems
-	MaxEvalK          = 1024       // eval.k
-	MaxEvalSamples    = 1_000_000  // eval.problems × max(eval.k, 1)
-	MaxLogSamples     = 4096       // log.samples
-	MaxKeep           = 1000       // checkpoint.keep
-	MaxWarmupSteps    = MaxSteps   // optim.warmup_steps, optim.total_steps
+	MaxSteps          = 10_000_000           // train.steps, checkpoint.every, eval.every, log.every, log.sample_every
+	MaxPromptsPerStep = 4096                 // train.prompts_per_step
+	MaxGroupSize      = rollout.MaxGroupSize // sampling.group_size (rollout.Sampling.ValidateRun)
+	MaxSeqsPerStep    = 65536                // train.prompts_per_step × sampling.group_size
+	MaxPPOEpochs      = 64                   // train.ppo_epochs
+	MaxEvalProblems   = 100_000              // eval.problems
+	MaxEvalK          = 1024                 // eval.k
+	MaxEvalSamples    = 1_000_000            // eval.problems × max(eval.k, 1)
+	MaxLogSamples     = 4096                 // log.samples
+	MaxKeep           = 1000                 // checkpoint.keep
+	MaxWarmupSteps    = MaxSteps             // optim.warmup_steps, optim.total_steps
 )
 
 // checkLimits refuses sizes above the documented upper limits.
@@ -229,11 +209,9 @@ func (c Config) checkLimits() error {
 	}{
 		{"train.steps", c.Train.Steps, MaxSteps, ""},
 		{"train.prompts_per_step", c.Train.PromptsPerStep, MaxPromptsPerStep, ""},
-		{"sampling.group_size", c.Sampling.GroupSize, MaxGroupSize, ""},
 		{"train.ppo_epochs", c.Train.PPOEpochs, MaxPPOEpochs, ""},
 		{"train.mini_batches", c.Train.MiniBatches, MaxSeqsPerStep, ""},
 		{"train.micro_batch", c.Train.MicroBatch, MaxSeqsPerStep, ""},
-		{"sampling.top_k", c.Sampling.TopK, 1 << 20, ""},
 		{"eval.problems", c.Eval.Problems, MaxEvalProblems, ""},
 		{"eval.k", c.Eval.K, MaxEvalK, ""},
 		{"eval.every", c.Eval.Every, MaxSteps, ""},
@@ -249,8 +227,8 @@ func (c Config) checkLimits() error {
 			return fmt.Errorf("trainer: %s = %d exceeds its upper limit %d", l.key, l.v, l.max)
 		}
 	}
-	if n := c.Train.PromptsPerStep * c.Sampling.GroupSize; n > MaxSeqsPerStep {
-		return fmt.Errorf("trainer: train.prompts_per_step × sampling.group_size = %d × %d = %d sequences per step exceeds the upper limit %d", c.Train.PromptsPerStep, c.Sampling.GroupSize, n, MaxSeqsPerStep)
+	if n := c.Train.PromptsPerStep * c.Sampling.N; n > MaxSeqsPerStep {
+		return fmt.Errorf("trainer: train.prompts_per_step × sampling.group_size = %d × %d = %d sequences per step exceeds the upper limit %d", c.Train.PromptsPerStep, c.Sampling.N, n, MaxSeqsPerStep)
 	}
 	if n := c.Eval.Problems * max(c.Eval.K, 1); n > MaxEvalSamples {
 		return fmt.Errorf("trainer: eval.problems × eval.k = %d × %d = %d samples per evaluation exceeds the upper limit %d", c.Eval.Problems, c.Eval.K, n, MaxEvalSamples)
