@@ -223,6 +223,22 @@ func scopes(n, rows int, yield func(lo, hi int)) {
 	}
 }
 
+// scopeSums is the valid-token count and the sums of the advantages and
+// log-probs over rows [r0, r1): the centring of the covariance losses
+// (Clip-Cov, KL-Cov), in row-major order.
+func scopeSums(in Input, r0, r1 int) (n int, advSum, logpSum float64) {
+	for b := r0; b < r1; b++ {
+		for t, m := range in.Mask[b] {
+			if m != 0 {
+				n++
+				advSum += in.Adv[b][t]
+				logpSum += in.Logp[b][t]
+			}
+		}
+	}
+	return n, advSum, logpSum
+}
+
 // Config selects and configures one policy loss. Agg's keys
 // (loss_agg_mode, loss_scale_factor) sit at the top level beside name.
 type Config struct {

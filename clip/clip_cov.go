@@ -110,17 +110,7 @@ func (c *ClipCov) Compute(dst [][]float64, in Input) (Result, error) {
 	var clipNum, nCand int
 	var advSum, logpSum float64
 	scopes(len(in.Logp), c.cfg.StatsRows, func(r0, r1 int) {
-		n := 0
-		var sa, sl float64
-		for b := r0; b < r1; b++ {
-			for t, m := range in.Mask[b] {
-				if m != 0 {
-					n++
-					sa += in.Adv[b][t]
-					sl += in.Logp[b][t]
-				}
-			}
-		}
+		n, sa, sl := scopeSums(in, r0, r1)
 		advSum, logpSum = advSum+sa, logpSum+sl
 		aMean, lMean := sa/maskedMeanDen(n), sl/maskedMeanDen(n)
 		c.cands = c.cands[:0]

@@ -90,17 +90,7 @@ func (k *KLCov) Compute(dst [][]float64, in Input) (Result, error) {
 	k.sel = k.sel[:0]
 	kSum := 0
 	scopes(len(in.Logp), k.cfg.StatsRows, func(r0, r1 int) {
-		n := 0
-		var sa, sl float64
-		for b := r0; b < r1; b++ {
-			for t, m := range in.Mask[b] {
-				if m != 0 {
-					n++
-					sa += in.Adv[b][t]
-					sl += in.Logp[b][t]
-				}
-			}
-		}
+		n, sa, sl := scopeSums(in, r0, r1)
 		if n == 0 {
 			if tr != nil {
 				for b := r0; b < r1; b++ {
