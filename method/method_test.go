@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/entrolab/entrolab/advantage"
+	"github.com/entrolab/entrolab/clip"
 	"github.com/entrolab/entrolab/entropy"
 )
 
@@ -87,7 +88,8 @@ func TestTrainerNamesNoMethod(t *testing.T) {
 	for _, p := range r.Parts {
 		names = append(names, p.Name())
 	}
-	names = append(names, "hapo", "aepo", "em_rl", "steer", "aapo", "clip_cov", "kl_cov", "gspo", "cispo", "sapo")
+	names = append(names, "hapo", "aepo", "em_rl", "steer", "aapo", "clip_cov", "kl_cov", "gspo", "cispo", "sapo", "entropy_adv", "kl_in_reward")
+	names = append(append(append(append(names, clip.Names()...), entropy.Names()...), entropy.PolicyLossNames()...), advantage.Names()...)
 	files, _ := filepath.Glob("../trainer/*.go")
 	if len(files) == 0 {
 		t.Fatal("no trainer sources found")
@@ -100,7 +102,7 @@ func TestTrainerNamesNoMethod(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		src := strings.ToLower(string(b))
+		src := strings.ReplaceAll(strings.ToLower(string(b)), "-", "_") // "EM-RL" names em_rl
 		for _, n := range names {
 			if n == "none" || len(n) < 3 {
 				continue

@@ -2,9 +2,9 @@
 // method by name:
 //
 //	sample        rollout, then the method's Sample parts (a temperature, a pool)
-//	shape rewards verifier scores, then the ShapeReward parts (KL-in-reward, EM-RL)
+//	shape rewards verifier scores, then the ShapeReward parts (a reference penalty, a rewritten reward)
 //	estimate      the advantage estimator, then the Advantage parts
-//	select tokens the SelectTokens parts narrow the loss mask (the 80/20 rule)
+//	select tokens the SelectTokens parts narrow the loss mask (say, to the highest-entropy tokens)
 //	update        ppo_epochs × mini-batches: the one policy loss (package pg)
 //	              plus the Loss parts' terms (KL loss, entropy regularizer) →
 //	              forward/backward through the policy → clip → AdamW
