@@ -118,7 +118,7 @@ func countValid(mask [][]float64) int { return masked.Count(mask) }
 
 // zeroedLike is growLike with the contents cleared (for trace fields a
 // loss fills only at valid positions).
-func zeroedLike(dst, like [][]float64) [][]float64 {
+func zeroedLike[E any](dst [][]E, like [][]float64) [][]E {
 	dst = growLike(dst, like)
 	for _, row := range dst {
 		clear(row)

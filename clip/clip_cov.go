@@ -89,18 +89,17 @@ func (c *ClipCov) Needs() Needs { return Needs{Random: true} }
 
 // Compute implements Loss.
 func (c *ClipCov) Compute(dst [][]float64, in Input) (Result, error) {
-	if err := checkInput(in, c.Needs()); err != nil {
+	dst, w, err := begin(dst, in, c.Needs(), c.agg, c.w)
+	if err != nil {
 		return Result{}, err
 	}
-	dst = growLike(dst, in.Logp)
-	c.w = c.agg.RowWeights(c.w, in.Mask)
+	c.w = w
 	tr := in.Trace
 	if tr != nil {
-		growTrace(tr, in.Logp)
 		tr.Cov = growLike(tr.Cov, in.Logp)
 		tr.ClipByOrigin = growLike(tr.ClipByOrigin, in.Logp)
 		tr.Candidate = growLike(tr.Candidate, in.Logp)
-		tr.Selected = growLike(tr.Selected, in.Logp)
+		tr.Selected = zeroedLike(tr.Selected, in.Logp)
 		tr.SelectedList = tr.SelectedList[:0]
 	}
 	lo, hi := 1-c.cfg.ClipRatioLow, 1+c.cfg.ClipRatioHigh
@@ -149,38 +148,23 @@ func (c *ClipCov) Compute(dst [][]float64, in Input) (Result, error) {
 
 	// Pass 2: loss and gradient; c.sel is in row-major order.
 	var st tokenStats
-	loss, next := 0.0, 0
-	for b, logp := range in.Logp {
-		old, adv, mask, g, w := in.OldLogp[b], in.Adv[b], in.Mask[b], dst[b], c.w[b]
-		sum := 0.0
-		for t := range logp {
-			if mask[t] == 0 {
-				g[t] = 0
-				if tr != nil {
-					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.Selected[b][t] = 0, 0, RegionMasked, false
-				}
-				continue
-			}
-			d := logp[t] - old[t]
-			r := math.Exp(d)
-			l, gm, reg := ppoToken(adv[t], r, lo, hi, 0)
-			sel := next < len(c.sel) && int(c.sel[next].b) == b && int(c.sel[next].t) == t
-			if sel {
-				l, gm = 0, 0
-				next++
-			}
-			sum += l
-			g[t] = w * gm
-			st.add(reg, d)
-			if tr != nil {
-				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.Selected[b][t] = l, r, reg, sel
-				if sel {
-					tr.SelectedList = append(tr.SelectedList, [2]int{b, t})
-				}
-			}
+	next := 0
+	loss := sumTokens(dst, in, w, func(b, t int) (float64, float64, float64, Region) {
+		d := in.Logp[b][t] - in.OldLogp[b][t]
+		r := math.Exp(d)
+		l, gm, reg := ppoToken(in.Adv[b][t], r, lo, hi, 0)
+		sel := next < len(c.sel) && int(c.sel[next].b) == b && int(c.sel[next].t) == t
+		if sel {
+			l, gm = 0, 0
+			next++
 		}
-		loss += w * sum
-	}
+		st.add(reg, d)
+		if tr != nil && sel {
+			tr.Selected[b][t] = true
+			tr.SelectedList = append(tr.SelectedList, [2]int{b, t})
+		}
+		return l, gm, r, reg
+	})
 	den := maskedMeanDen(st.n)
 	return Result{Loss: loss, Grad: dst, Metrics: map[string]float64{
 		"pg_loss":      loss,

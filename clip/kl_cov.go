@@ -74,16 +74,15 @@ func (k *KLCov) Needs() Needs { return Needs{} }
 
 // Compute implements Loss.
 func (k *KLCov) Compute(dst [][]float64, in Input) (Result, error) {
-	if err := checkInput(in, Needs{}); err != nil {
+	dst, w, err := begin(dst, in, Needs{}, k.agg, k.w)
+	if err != nil {
 		return Result{}, err
 	}
-	dst = growLike(dst, in.Logp)
-	k.w = k.agg.RowWeights(k.w, in.Mask)
+	k.w = w
 	tr := in.Trace
 	if tr != nil {
-		growTrace(tr, in.Logp)
 		tr.Cov = growLike(tr.Cov, in.Logp)
-		tr.Selected = growLike(tr.Selected, in.Logp)
+		tr.Selected = zeroedLike(tr.Selected, in.Logp)
 		tr.SelectedList = tr.SelectedList[:0]
 	}
 
@@ -124,50 +123,36 @@ func (k *KLCov) Compute(dst [][]float64, in Input) (Result, error) {
 	})
 
 	beta := k.cfg.PPOKLCoef
-	loss, absKL, n, next := 0.0, 0.0, 0, 0
-	for b, logp := range in.Logp {
-		old, adv, mask, g, w := in.OldLogp[b], in.Adv[b], in.Mask[b], dst[b], k.w[b]
-		sum := 0.0
-		for t := range logp {
-			if mask[t] == 0 {
-				g[t] = 0
-				if tr != nil {
-					tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.Selected[b][t] = 0, 0, RegionMasked, false
-				}
-				continue
-			}
-			d := logp[t] - old[t]
-			r := math.Exp(d)
-			l := -adv[t] * r
-			gm := l
-			reg := RegionUnclipped
-			if adv[t] == 0 {
-				reg = RegionZeroAdv
-			}
-			sel := next < len(k.sel) && int(k.sel[next].b) == b && int(k.sel[next].t) == t
-			if sel {
-				next++
-				l += beta * math.Abs(d)
-				switch {
-				case d > 0:
-					gm += beta
-				case d < 0:
-					gm -= beta
-				}
-			}
-			sum += l
-			g[t] = w * gm
-			n++
-			absKL += math.Abs(d)
-			if tr != nil {
-				tr.Loss[b][t], tr.Ratio[b][t], tr.Region[b][t], tr.Selected[b][t] = l, r, reg, sel
-				if sel {
-					tr.SelectedList = append(tr.SelectedList, [2]int{b, t})
-				}
+	absKL, n, next := 0.0, 0, 0
+	loss := sumTokens(dst, in, w, func(b, t int) (float64, float64, float64, Region) {
+		d := in.Logp[b][t] - in.OldLogp[b][t]
+		r := math.Exp(d)
+		a := in.Adv[b][t]
+		l := -a * r
+		gm := l
+		reg := RegionUnclipped
+		if a == 0 {
+			reg = RegionZeroAdv
+		}
+		sel := next < len(k.sel) && int(k.sel[next].b) == b && int(k.sel[next].t) == t
+		if sel {
+			next++
+			l += beta * math.Abs(d)
+			switch {
+			case d > 0:
+				gm += beta
+			case d < 0:
+				gm -= beta
 			}
 		}
-		loss += w * sum
-	}
+		n++
+		absKL += math.Abs(d)
+		if tr != nil && sel {
+			tr.Selected[b][t] = true
+			tr.SelectedList = append(tr.SelectedList, [2]int{b, t})
+		}
+		return l, gm, r, reg
+	})
 	den := maskedMeanDen(n)
 	return Result{Loss: loss, Grad: dst, Metrics: map[string]float64{
 		"pg_loss":     loss,
