@@ -142,6 +142,9 @@ func RunCell(ctx context.Context, dir string, idx int, opt CellOptions) (skipped
 		if s, ok := readState(dir, cell); !ok || s.State != "done" {
 			writeState(dir, cell, CellState{State: "done", Step: cfg.Train.Steps})
 		}
+		if !exists(filepath.Join(runDir, serve.StatusFile)) { // finished before cells kept one
+			serve.WriteStatus(runDir, serve.StateDone, "")
+		}
 		say("sweep: %s finished already; skipped", cell.Name)
 		return true, nil
 	}

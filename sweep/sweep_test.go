@@ -349,6 +349,14 @@ func TestRunCellInterruptedResumesExactly(t *testing.T) {
 	if s := runStatus(t, runDir); s != serve.StateDone {
 		t.Errorf("%s says %q at the end, want %q", serve.StatusFile, s, serve.StateDone)
 	}
+	// a cell finished before cells kept status.json gets one when skipped
+	os.Remove(filepath.Join(runDir, serve.StatusFile))
+	if skipped, err := RunCell(context.Background(), cb.Out, 0, CellOptions{}); !skipped || err != nil {
+		t.Fatalf("a finished cell: skipped=%v err=%v", skipped, err)
+	}
+	if s := runStatus(t, runDir); s != serve.StateDone {
+		t.Errorf("%s says %q for a skipped finished cell, want %q", serve.StatusFile, s, serve.StateDone)
+	}
 }
 
 // runStatus is the state a run directory's status.json records.
