@@ -17,11 +17,13 @@
 // algorithm config; a new method is a file in method/ (and, for new maths,
 // a loss in clip or a regularizer in entropy), never a change here.
 //
-// Fed by: a Config (see configs for loading), a base checkpoint (made by sft
-// when missing). Produces: a run directory with metrics.jsonl (verl's
-// file-logger format), samples.jsonl, config.yaml (the resolved config) and
-// checkpoints/ (exact resume). Logging, metrics, checkpoints and evaluation
-// attach as Observers.
+// Fed by: a Config (experiment.Config, composed of each package's section;
+// configs loads it), a base checkpoint (made by sft when missing).
+// Produces: a run directory (RunDir: Open, EvaluateBase, Checkpoint, exact
+// resume) with metrics.jsonl (verl's file-logger format), samples.jsonl and
+// checkpoints/. Logging, metrics, checkpoints and evaluation attach as
+// Observers; the lifecycle around a run (lock, config.yaml, status.json,
+// interrupts) is package runner's.
 //
 // Shape letters: B sequences in a mini-batch, T completion tokens, V
 // vocabulary.
