@@ -92,10 +92,10 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 		return fmt.Errorf("eval: --k = %d, want in [0, %d]", o.k, experiment.MaxEvalK)
 	case o.n*max(o.k, 1) > experiment.MaxEvalSamples:
 		return fmt.Errorf("eval: -n × --k = %d × %d exceeds %d samples", o.n, o.k, experiment.MaxEvalSamples)
-	case o.maxNew < 1 || o.maxNew > 1024:
-		return fmt.Errorf("eval: --max-new-tokens = %d, want in [1, 1024]", o.maxNew)
-	case !(o.temperature > 0 && o.temperature <= 10):
-		return fmt.Errorf("eval: --temperature = %v, want in (0, 10]", o.temperature)
+	case o.maxNew < 1 || o.maxNew > rollout.MaxRunNewTokens: // a run's bounds (rollout.Sampling.ValidateRun)
+		return fmt.Errorf("eval: --max-new-tokens = %d, want in [1, %d]", o.maxNew, rollout.MaxRunNewTokens)
+	case !(o.temperature > 0 && o.temperature <= rollout.MaxRunTemperature):
+		return fmt.Errorf("eval: --temperature = %v, want in (0, %d]", o.temperature, rollout.MaxRunTemperature)
 	}
 	dir, err := resolveCheckpoint(o.ckpt)
 	if err != nil {
