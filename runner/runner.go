@@ -31,8 +31,8 @@ import (
 	"path/filepath"
 
 	"github.com/entrolab/entrolab/configs"
-	"github.com/entrolab/entrolab/provenance"
 	"github.com/entrolab/entrolab/internal/atomicfile"
+	"github.com/entrolab/entrolab/provenance"
 	"github.com/entrolab/entrolab/serve"
 	"github.com/entrolab/entrolab/sft"
 	"github.com/entrolab/entrolab/trainer"

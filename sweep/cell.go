@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/entrolab/entrolab/internal/atomicfile"
+	"github.com/entrolab/entrolab/provenance"
 	"github.com/entrolab/entrolab/runner"
 	"github.com/entrolab/entrolab/serve"
 	"github.com/entrolab/entrolab/trainer"
@@ -225,7 +226,7 @@ func restartable(runDir string) error {
 	if err != nil {
 		return err
 	}
-	ours := map[string]bool{"config.yaml": true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true, trainer.LockFile: true, serve.StatusFile: true}
+	ours := map[string]bool{"config.yaml": true, provenance.File: true, "metrics.jsonl": true, "samples.jsonl": true, "checkpoints": true, trainer.MarkerFile: true, trainer.LockFile: true, serve.StatusFile: true}
 	for _, e := range ents {
 		if !ours[e.Name()] {
 			return fmt.Errorf("%s holds %s, which a cell does not write; not clearing it (remove it yourself if it is not needed)", runDir, e.Name())

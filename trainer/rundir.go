@@ -89,7 +89,7 @@ func RemoveRunDir(dir string) error {
 }
 
 // runFiles are the entries of a run directory entrolab writes to.
-var runFiles = []string{"metrics.jsonl", "samples.jsonl", "config.yaml", "provenance.jsonl", "checkpoints", "plots", MarkerFile, LockFile}
+var runFiles = []string{"metrics.jsonl", "samples.jsonl", "config.yaml", "config_history.jsonl", "provenance.jsonl", "status.json", "checkpoints", "plots", MarkerFile, LockFile}
 
 // CheckNoLinks refuses a run directory whose files entrolab writes are
 // symbolic links (a write would land outside the run).
