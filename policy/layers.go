@@ -80,17 +80,20 @@ func lnNode(x, g, b *G.Node, n, d int) *G.Node {
 	})
 }
 
-// linearNode is y = x w + b for x n x in, w in x out.
-func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
+// linearNode is y = x w + b for x n x in, w in x out. With dxBuf (n*in
+// floats, shared by the same layer role across blocks: see bwShared) the
+// input gradient is written there, after the weight and bias gradients,
+// which read the same incoming gradient.
+func linearNode(x, w, b *G.Node, n, in, out int, dxBuf []float32) *G.Node {
 	y := apply("linear", sh(n, out), func(o []float32, v []G.Value) error {
 		kern.Linear(o, f32(v[0]), f32(v[1]), f32(v[2]), n, in, out)
 		return nil
 	}, x, w, b)
 	return withDiff(y, []bool{true, true, true}, func(nodes G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-		dx := apply("linear_dx", sh(n, in), func(o []float32, v []G.Value) error {
+		dxDo := func(o []float32, v []G.Value) error {
 			kern.Sgemm(false, true, n, in, out, f32(v[0]), out, f32(v[1]), out, 0, o, in)
 			return nil
-		}, grad, nodes[1])
+		}
 		dw := apply("linear_dw", sh(in, out), func(o []float32, v []G.Value) error {
 			kern.Sgemm(true, false, in, out, n, f32(v[1]), in, f32(v[0]), out, 0, o, out)
 			return nil
@@ -104,6 +107,14 @@ func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
 			kern.Sgemm(false, false, 1, out, n, ones, n, f32(v[0]), out, 0, o, out)
 			return nil
 		}, grad)
+		var dx *G.Node
+		if dxBuf == nil {
+			dx = apply("linear_dx", sh(n, in), dxDo, grad, nodes[1])
+		} else {
+			// dw and db as extra inputs: they run first, so the layer's
+			// incoming gradient buffer is read before anything after dx
+			dx = applyInto("linear_dx", sh(n, in), dxBuf, dxDo, grad, nodes[1], dw, db)
+		}
 		return G.Nodes{dx, dw, db}, nil
 	})
 }
@@ -112,13 +123,13 @@ func linearNode(x, w, b *G.Node, n, in, out int) *G.Node {
 // needs are recomputed there (AVX2 makes that cheaper than keeping an N x 4D
 // buffer per layer), into scratch, which all layers of a replica share: the
 // ops of one replica run one at a time.
-func geluNode(x *G.Node, n, d int, scratch []float32) *G.Node {
+func geluNode(x *G.Node, n, d int, scratch, dxBuf []float32) *G.Node {
 	y := apply("gelu", sh(n, d), func(o []float32, v []G.Value) error {
 		kern.GELU(o, scratch, f32(v[0]))
 		return nil
 	}, x)
 	return withDiff(y, []bool{true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-		dx := apply("gelu_dx", sh(n, d), func(o []float32, v []G.Value) error {
+		dx := applyInto("gelu_dx", sh(n, d), dxBuf, func(o []float32, v []G.Value) error {
 			x := f32(v[1])
 			kern.GELU(o, scratch, x) // o is overwritten just below
 			kern.GELUBackward(o, f32(v[0]), scratch, x)
@@ -145,7 +156,7 @@ func addNode(a, b *G.Node, n, d int) *G.Node {
 
 // attnNode is causal multi-head self-attention over b sequences of t
 // positions; qkv is (b*t) x 3d, the output (b*t) x d.
-func attnNode(qkv *G.Node, b, t, d, nh int) *G.Node {
+func attnNode(qkv *G.Node, b, t, d, nh int, dqkvBuf []float32) *G.Node {
 	p := make([]float32, b*nh*t*t)
 	y := apply("causal_attention", sh(b*t, d), func(o []float32, v []G.Value) error {
 		x := f32(v[0])
@@ -156,7 +167,7 @@ func attnNode(qkv *G.Node, b, t, d, nh int) *G.Node {
 	}, qkv)
 	return withDiff(y, []bool{true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		dp := make([]float32, t*t)
-		dx := apply("causal_attention_dqkv", sh(b*t, 3*d), func(o []float32, v []G.Value) error {
+		dx := applyInto("causal_attention_dqkv", sh(b*t, 3*d), dqkvBuf, func(o []float32, v []G.Value) error {
 			g, x := f32(v[0]), f32(v[1])
 			for s := 0; s < b; s++ {
 				kern.AttentionBackward(o[s*t*3*d:], g[s*t*d:], p[s*nh*t*t:], x[s*t*3*d:], dp, t, d, nh)
@@ -169,13 +180,10 @@ func attnNode(qkv *G.Node, b, t, d, nh int) *G.Node {
 
 // lmHeadNode is logits = x W^T for the (tied) embedding W (v x d).
 func lmHeadNode(x, w *G.Node, n, d, v int, out []float32) *G.Node {
-	y := apply("lm_head", sh(n, v), func(o []float32, in []G.Value) error {
+	y := applyInto("lm_head", sh(n, v), out, func(o []float32, in []G.Value) error {
 		kern.Sgemm(false, true, n, v, d, f32(in[0]), d, f32(in[1]), d, 0, o, v)
 		return nil
 	}, x, w)
-	if out != nil {
-		y.Op().(*kop).out = tensor.New(tensor.WithShape(n, v), tensor.WithBacking(out[:n*v]))
-	}
 	return withDiff(y, []bool{true, true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		dx := apply("lm_head_dx", sh(n, d), func(o []float32, vs []G.Value) error {
 			kern.Sgemm(false, false, n, d, v, f32(vs[0]), v, f32(vs[1]), d, 0, o, d)

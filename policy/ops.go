@@ -42,6 +42,20 @@ func apply(name string, out tensor.Shape, do func([]float32, []G.Value) error, i
 	return G.Must(G.ApplyOp(op, inputs...))
 }
 
+// applyInto is apply with the output written into out (len >= the shape's
+// size) instead of a buffer of its own; out == nil is apply.
+func applyInto(name string, shape tensor.Shape, out []float32, do func([]float32, []G.Value) error, inputs ...*G.Node) *G.Node {
+	if out == nil {
+		return apply(name, shape, do, inputs...)
+	}
+	op := &kop{name: name, id: kopIDs.Add(1), shape: shape, do: do}
+	for _, n := range inputs {
+		op.in = append(op.in, n.Type())
+	}
+	op.out = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(out[:shape.TotalSize()]))
+	return G.Must(G.ApplyOp(op, inputs...))
+}
+
 // withDiff attaches a symbolic backward to the op behind node n.
 func withDiff(n *G.Node, wrt []bool, diff func(in G.Nodes, out, grad *G.Node) (G.Nodes, error)) *G.Node {
 	op := n.Op().(*kop)

@@ -284,11 +284,18 @@ func RowStats(z []float32, inv float64, target int32) (logp, ent, lse float64) {
 		}
 	}
 	var s, sz float64
-	for _, x := range z {
-		f := float64(x)*inv - mx
-		e := math.Exp(f)
-		s += e
-		sz += e * f
+	var fb, eb [expChunk]float64
+	for i := 0; i < len(z); i += expChunk {
+		zc := z[i:min(i+expChunk, len(z))]
+		f, e := fb[:len(zc)], eb[:len(zc)]
+		for j, x := range zc {
+			f[j] = float64(x)*inv - mx
+		}
+		ExpExact(e, f) // math.Exp's values, four at a time
+		for j, ej := range e {
+			s += ej
+			sz += ej * f[j]
+		}
 	}
 	ls := math.Log(s)
 	lse = mx + ls

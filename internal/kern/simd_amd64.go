@@ -123,3 +123,20 @@ func expRow64Fast(dst, src []float64, shift, scale float64) (int, float64, float
 	e, ed := expRow64AVX2(&dst[0], &src[0], n, shift, scale)
 	return n, e, ed
 }
+
+// useExactExp says expExactAVX2 reproduces math.Exp: math takes its
+// AVX+FMA path exactly when the CPU has AVX and FMA (math/exp_amd64.go),
+// and the vector form needs AVX2 for its integer lanes.
+var useExactExp = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasAVX
+
+//go:noescape
+func expExactAVX2(dst, src *float64, n int) int
+
+func expExactFast(dst, src []float64) int {
+	n := len(src) &^ 3
+	if !useExactExp || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	return expExactAVX2(&dst[0], &src[0], n)
+}
