@@ -2,27 +2,10 @@ package policy
 
 import (
 	"math/rand/v2"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
-)
 
-// peakRSSMB reads the process's peak resident set (VmHWM) in MB.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			f := strings.Fields(l)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
+	"github.com/entrolab/entrolab/internal/benchmeter"
+)
 
 type benchShape struct {
 	name string
@@ -80,11 +63,12 @@ func benchTrain(b *testing.B, s benchShape) {
 	step() // build the graph, untimed
 	b.ReportAllocs()
 	b.ResetTimer()
+	var steps benchmeter.Steps
 	for b.Loop() {
-		step()
+		steps.Time(step)
 	}
 	b.ReportMetric(float64(b.N*s.b*s.t)/b.Elapsed().Seconds(), "tokens/s")
-	b.ReportMetric(peakRSSMB(), "peakRSS_MB")
+	steps.Report(b, float64(s.b*s.t), "tokens/s")
 }
 
 // BenchmarkForward is the forward-only log-prob path.
@@ -101,11 +85,14 @@ func benchForward(b *testing.B, s benchShape) {
 	n := s.b * s.t
 	lp, ent := make([]float64, n), make([]float64, n)
 	m.LogProbs(bt, 1, lp, ent, nil)
+	var steps benchmeter.Steps
 	for b.Loop() {
-		if err := m.LogProbs(bt, 1, lp, ent, nil); err != nil {
-			b.Fatal(err)
-		}
+		steps.Time(func() {
+			if err := m.LogProbs(bt, 1, lp, ent, nil); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
-	b.ReportMetric(peakRSSMB(), "peakRSS_MB")
+	steps.Report(b, float64(n), "tokens/s")
 }

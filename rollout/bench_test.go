@@ -3,11 +3,9 @@ package rollout
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/entrolab/entrolab/internal/benchmeter"
 	"github.com/entrolab/entrolab/policy"
 )
 
@@ -56,28 +54,15 @@ func benchSample(b *testing.B, cfg policy.Config, bs int) {
 	e.GenerateInto(&out, prompts, s, 0) // warm-up: buffers
 	b.ReportAllocs()
 	seed := uint64(0)
+	var steps benchmeter.Steps
 	for b.Loop() {
 		seed++
-		if err := e.GenerateInto(&out, prompts, s, seed); err != nil {
-			b.Fatal(err)
-		}
+		steps.Time(func() {
+			if err := e.GenerateInto(&out, prompts, s, seed); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 	b.ReportMetric(float64(b.N*bs*64)/b.Elapsed().Seconds(), "tokens/s")
-	b.ReportMetric(peakRSSMB(), "peakRSS_MB")
-}
-
-// peakRSSMB reads the process's peak resident set (VmHWM) in MB.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			f := strings.Fields(l)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	steps.Report(b, float64(bs*64), "tokens/s")
 }

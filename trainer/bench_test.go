@@ -2,13 +2,11 @@ package trainer
 
 import (
 	"math/rand/v2"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/entrolab/entrolab/advantage"
 	"github.com/entrolab/entrolab/clip"
+	"github.com/entrolab/entrolab/internal/benchmeter"
 	"github.com/entrolab/entrolab/policy"
 	"github.com/entrolab/entrolab/rollout"
 )
@@ -113,27 +111,12 @@ func benchGRPO(b *testing.B, cfg policy.Config, np, g int) {
 	step(0) // build the graph and buffers, untimed
 	b.ResetTimer()
 	seed := uint64(1)
+	var steps benchmeter.Steps
 	for b.Loop() {
-		step(seed)
+		steps.Time(func() { step(seed) })
 		seed++
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/step")
 	b.ReportMetric(float64(b.N*np*g*gen)/b.Elapsed().Seconds(), "gen_tokens/s")
-	b.ReportMetric(peakRSSMB(), "peakRSS_MB")
-}
-
-// peakRSSMB reads the process's peak resident set (VmHWM) in MB.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			f := strings.Fields(l)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	steps.Report(b, 0, "")
 }
