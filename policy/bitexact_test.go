@@ -1,0 +1,74 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/entrolab/entrolab/internal/oblas"
+)
+
+func blasName() string { return oblas.Name() }
+
+// TestGradsBitIdentical pins the exact bits of the accumulated gradients,
+// logits gradient objective included (a loss on log-probs and one on raw
+// logits), after two micro-batches with two replicas, tied and untied, on
+// a vocabulary small enough that tokens repeat (the embedding's gradient
+// sums rows): the pins were made with main's code before issue 16 item 5's
+// memory work (shared backward buffers, in-place logits gradient, compact
+// embedding gradient), which must not change a bit. OpenBLAS and pure-Go
+// BLAS round GEMMs differently, so each has its pin.
+func TestGradsBitIdentical(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		untied bool
+	}{{"tied", false}, {"untied", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Config{Vocab: 23, DModel: 32, NLayers: 2, NHeads: 4, MaxSeqLen: 24, InitStd: 0.02, Seed: 7, Untied: c.untied}
+			m, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Replicas = 2
+			r := rand.New(rand.NewPCG(9, 9))
+			both := func(in *HeadInput, g *HeadGrad) (float64, map[string]float64, error) {
+				loss, _, err := lossObjective(nil)(in, g)
+				for i := range g.Logits { // an entropy-bonus-like term on raw logits
+					g.Logits[i] = 1e-3 * float32(math.Sin(float64(i)))
+				}
+				return loss, nil, err
+			}
+			for k := 0; k < 2; k++ {
+				bt := tinyBatch(r, 5, 20, cfg.Vocab)
+				if _, _, err := m.Accumulate(bt, 0.9, both); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := sha256.New()
+			var b [4]byte
+			for _, g := range m.Grads {
+				for _, x := range g {
+					binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+					h.Write(b[:])
+				}
+			}
+			got := hex.EncodeToString(h.Sum(nil))[:16]
+			t.Logf("%s %s: %s", blasName(), c.name, got)
+			if want, ok := gradPins[blasName()+"/"+c.name]; ok && got != want {
+				t.Fatalf("gradients changed: hash %s, pinned %s", got, want)
+			} else if !ok {
+				t.Skipf("no pin for BLAS %q", blasName())
+			}
+		})
+	}
+}
+
+var gradPins = map[string]string{
+	"OpenBLAS (Haswell kernels)/tied":   "e2e1b10d3e6db01d",
+	"OpenBLAS (Haswell kernels)/untied": "9c0e1d45b8f3782a",
+	"gonum (pure Go)/tied":              "4596a10eb7e563a2",
+	"gonum (pure Go)/untied":            "8939fdbd7097d503",
+}
