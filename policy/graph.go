@@ -15,7 +15,8 @@ type replica struct {
 	ids    *G.Node
 	idsT   *tensor.Dense // refilled in place and Let each run
 	params G.Nodes       // parallel to Weights.List
-	grads  G.Nodes       // parallel to params; nil in a forward-only graph
+	grads  G.Nodes       // parallel to params; nil in a forward-only graph; the untied wte's entry nil (emb holds it)
+	emb    *embGrad      // the token embedding's lookup gradient; nil in a forward-only graph
 	logits *G.Node
 	vm     G.VM
 	b      int
@@ -96,7 +97,10 @@ func buildReplica(w *Weights, gr *graph, r, b, row0 int) (rep *replica, err erro
 		pn[p] = node
 		rep.params = append(rep.params, node)
 	}
-	x := embedNode(rep.ids, pn[w.Wte], pn[w.Wpe], n, t, d)
+	if gr.head != nil {
+		rep.emb = newEmbGrad(v, n, d)
+	}
+	x := embedNode(rep.ids, pn[w.Wte], pn[w.Wpe], n, t, d, rep.emb)
 	geluScratch := make([]float32, n*4*d)
 	var bw bwShared
 	if gr.head != nil {
@@ -127,9 +131,24 @@ func buildReplica(w *Weights, gr *graph, r, b, row0 int) (rep *replica, err erro
 		return rep, nil
 	}
 	loss := gr.head.node(r, rep.logits)
-	rep.grads, err = G.Grad(loss, rep.params...)
+	// Untied, nothing but the lookup reads wte, and its gradient is emb's.
+	var wrt G.Nodes
+	for i, p := range w.List {
+		if p != w.Wte || w.Head == w.Wte {
+			wrt = append(wrt, rep.params[i])
+		}
+	}
+	gs, err := G.Grad(loss, wrt...)
 	if err != nil {
 		return nil, fmt.Errorf("policy: building backward: %w", err)
+	}
+	rep.grads = make(G.Nodes, len(w.List))
+	k := 0
+	for i, p := range w.List {
+		if p != w.Wte || w.Head == w.Wte {
+			rep.grads[i] = gs[k]
+			k++
+		}
 	}
 	rep.vm = G.NewTapeMachine(g)
 	return rep, nil

@@ -15,8 +15,10 @@ import (
 func sh(d ...int) tensor.Shape { return tensor.Shape(d) }
 
 // embedNode gathers wte rows by token id and adds the position embedding of
-// each row's position (row index mod t).
-func embedNode(ids, wte, wpe *G.Node, n, t, d int) *G.Node {
+// each row's position (row index mod t). Its gradient with respect to wte
+// does not go through gorgonia: it is accumulated into emb, one row per
+// distinct token (see embGrad), and Accumulate adds it to the head's.
+func embedNode(ids, wte, wpe *G.Node, n, t, d int, emb *embGrad) *G.Node {
 	y := apply("embed", sh(n, d), func(o []float32, in []G.Value) error {
 		id, te, pe := in[0].Data().([]int), f32(in[1]), f32(in[2])
 		for i := 0; i < n; i++ {
@@ -29,16 +31,13 @@ func embedNode(ids, wte, wpe *G.Node, n, t, d int) *G.Node {
 		}
 		return nil
 	}, ids, wte, wpe)
-	vRows, pRows := wte.Shape()[0], wpe.Shape()[0]
-	return withDiff(y, []bool{false, true, true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-		dte := apply("embed_dwte", sh(vRows, d), func(o []float32, v []G.Value) error {
-			clear(o)
-			g, id := f32(v[0]), v[1].Data().([]int)
-			for i := 0; i < n; i++ {
-				axpy(o[id[i]*d:id[i]*d+d], g[i*d:i*d+d])
-			}
+	pRows := wpe.Shape()[0]
+	return withDiff(y, []bool{false, false, true}, func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		dte := apply("embed_dwte_rows", nil, func(_ []float32, v []G.Value) error {
+			emb.scatter(f32(v[0]), v[1].Data().([]int))
 			return nil
 		}, grad, in[0])
+		// dte as an extra input: the scatter is part of the backward run
 		dpe := apply("embed_dwpe", sh(pRows, d), func(o []float32, v []G.Value) error {
 			clear(o)
 			g := f32(v[0])
@@ -47,9 +46,78 @@ func embedNode(ids, wte, wpe *G.Node, n, t, d int) *G.Node {
 				axpy(o[p*d:p*d+d], g[i*d:i*d+d])
 			}
 			return nil
-		}, grad)
-		return G.Nodes{nil, dte, dpe}, nil
+		}, grad, dte)
+		return G.Nodes{nil, nil, dpe}, nil
 	})
+}
+
+// embGrad is a replica's gradient of the token embedding through the
+// lookup, kept compact: a row per distinct token of the micro-batch, summed
+// over its positions in order, exactly as the dense V x d scatter summed
+// them (from zero, position by position). A dense row of a token not in the
+// batch is zero, and adding zero changes no accumulated gradient (which is
+// never -0), so Accumulate's sum is the one gorgonia's tied-weight sum gave
+// (at GPT-2 small: 154 MB less a replica, and no V x d clear and add).
+type embGrad struct {
+	d    int
+	slot []int32   // [V] token -> row of vals; -1 = not in the batch
+	ids  []int     // the distinct tokens, in order of first position
+	vals []float32 // [min(n, V) * d]
+}
+
+func newEmbGrad(v, n, d int) *embGrad {
+	e := &embGrad{d: d, slot: make([]int32, v), vals: make([]float32, min(n, v)*d)}
+	for i := range e.slot {
+		e.slot[i] = -1
+	}
+	return e
+}
+
+func (e *embGrad) scatter(g []float32, id []int) {
+	for _, x := range e.ids {
+		e.slot[x] = -1
+	}
+	e.ids = e.ids[:0]
+	d := e.d
+	for i, x := range id {
+		k := e.slot[x]
+		if k < 0 {
+			k = int32(len(e.ids))
+			e.slot[x] = k
+			e.ids = append(e.ids, x)
+			clear(e.vals[int(k)*d : int(k)*d+d])
+		}
+		axpy(e.vals[int(k)*d:int(k)*d+d], g[i*d:i*d+d])
+	}
+}
+
+// addTo does dst[r] += head[r] + e[r] (dst[r] += e[r] without a head
+// gradient) for rows [r0, r1), e[r] = 0 for tokens not in the batch.
+func (e *embGrad) addTo(dst, head []float32, r0, r1 int) {
+	d := e.d
+	for r := r0; r < r1; r++ {
+		ds := dst[r*d : r*d+d]
+		var ev []float32
+		if k := e.slot[r]; k >= 0 {
+			ev = e.vals[int(k)*d : int(k)*d+d]
+		}
+		if head == nil {
+			if ev != nil {
+				axpy(ds, ev)
+			}
+			continue
+		}
+		hs := head[r*d : r*d+d]
+		if ev == nil {
+			for j, x := range hs {
+				ds[j] += x + 0 // the dense sum's zero row (x + 0 is not x for x = -0)
+			}
+			continue
+		}
+		for j, x := range hs {
+			ds[j] += x + ev[j]
+		}
+	}
 }
 
 func axpy(dst, src []float32) {

@@ -159,8 +159,21 @@ func (m *Model) Accumulate(bt *Batch, temperature float64, obj Objective) (loss 
 		}
 		return 0, nil, err
 	}
+	d := m.W.Cfg.DModel
 	for i := range m.Grads {
 		dst := m.Grads[i]
+		if m.W.List[i] == m.W.Wte {
+			parallel(len(dst)/d, func(lo, hi int) {
+				for _, rep := range g.reps {
+					var head []float32
+					if rep.grads[i] != nil {
+						head = f32(rep.grads[i].Value())
+					}
+					rep.emb.addTo(dst, head, lo, hi)
+				}
+			})
+			continue
+		}
 		parallel(len(dst), func(lo, hi int) {
 			for _, rep := range g.reps {
 				axpy(dst[lo:hi], f32(rep.grads[i].Value())[lo:hi])
