@@ -164,3 +164,33 @@ func BenchmarkHAPOTemperature(b *testing.B) {
 	}
 	reportPerToken(b)
 }
+
+// BenchmarkEntropyGPT2Vocab: the token entropy and its gradient over GPT-2's
+// vocabulary (V = 50257), 64 rows, per token: what a logits-based entropy
+// term costs per token at GPT-2 scale, against a GPT-2-small training step
+// (BENCHMARKS.md).
+func BenchmarkEntropyGPT2Vocab(b *testing.B) {
+	const rows, v = 64, 50257
+	r := rand.New(rand.NewPCG(42, 2))
+	logits := randLogits(r, 1, rows, v, 2)[0]
+	per := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/token")
+	}
+	b.Run("value", func(b *testing.B) {
+		for b.Loop() {
+			for _, row := range logits {
+				TokenEntropy(row, 0.8)
+			}
+		}
+		per(b)
+	})
+	b.Run("value+grad", func(b *testing.B) {
+		dst := make([]float64, v)
+		for b.Loop() {
+			for _, row := range logits {
+				TokenEntropyGrad(dst, row, 0.8)
+			}
+		}
+		per(b)
+	})
+}

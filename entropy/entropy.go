@@ -23,15 +23,24 @@ func TokenEntropy(row []float64, tau float64) float64 {
 		s, a := kern.ExpRow64(buf[:len(row)], row, zmax, inv)
 		return math.Log(s) - a/s
 	}
+	// a large vocabulary (or an infinite logit): math.Exp's exact values,
+	// four at a time (kern.ExpExact), summed in order as before
 	var s, a float64
-	for _, z := range row {
-		d := (z - zmax) * inv
-		e := math.Exp(d)
-		if e == 0 {
-			continue
+	var db, eb [256]float64
+	for i := 0; i < len(row); i += len(db) {
+		rc := row[i:min(i+len(db), len(row))]
+		d, e := db[:len(rc)], eb[:len(rc)]
+		for j, z := range rc {
+			d[j] = (z - zmax) * inv
 		}
-		s += e
-		a += e * d
+		kern.ExpExact(e, d)
+		for j, ej := range e {
+			if ej == 0 {
+				continue
+			}
+			s += ej
+			a += ej * d[j]
+		}
 	}
 	return math.Log(s) - a/s
 }
@@ -83,8 +92,17 @@ func LogProb(row []float64, a int, tau float64) float64 {
 	zmax := rowMax(row)
 	inv := 1 / tau
 	s := 0.0
-	for _, z := range row {
-		s += math.Exp((z - zmax) * inv)
+	var db [256]float64
+	for i := 0; i < len(row); i += len(db) { // math.Exp's values, in order (kern.ExpExact)
+		rc := row[i:min(i+len(db), len(row))]
+		d := db[:len(rc)]
+		for j, z := range rc {
+			d[j] = (z - zmax) * inv
+		}
+		kern.ExpExact(d, d)
+		for _, e := range d {
+			s += e
+		}
 	}
 	return (row[a]-zmax)*inv - math.Log(s)
 }

@@ -340,3 +340,39 @@ func TestTemperatureMustBePositive(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeVocabExactExp: above 256 logits TokenEntropy and LogProb take
+// math.Exp's values four at a time; they must equal the scalar loops bit
+// for bit (an infinite logit included).
+func TestLargeVocabExactExp(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, v := range []int{257, 1000, 50257} {
+		row := randLogits(r, 1, 1, v, 3)[0][0]
+		for _, inf := range []bool{false, true} {
+			if inf {
+				row[v/2] = math.Inf(-1)
+			}
+			for _, tau := range []float64{1, 0.8} {
+				zmax := rowMax(row)
+				inv := 1 / tau
+				var s, a, s2 float64
+				for _, z := range row {
+					d := (z - zmax) * inv
+					e := math.Exp(d)
+					s2 += e
+					if e == 0 {
+						continue
+					}
+					s += e
+					a += e * d
+				}
+				if got, want := TokenEntropy(row, tau), math.Log(s)-a/s; got != want {
+					t.Fatalf("V=%d tau=%v: TokenEntropy = %v, scalar %v", v, tau, got, want)
+				}
+				if got, want := LogProb(row, 3, tau), (row[3]-zmax)*inv-math.Log(s2); got != want {
+					t.Fatalf("V=%d tau=%v: LogProb = %v, scalar %v", v, tau, got, want)
+				}
+			}
+		}
+	}
+}
