@@ -129,7 +129,13 @@ func (sm *sampler) draw(z []float32, temp float64, s *Sampling, u float64) (int,
 	inv := 1 / temp
 	mx := math.Inf(-1)
 	for _, x := range z {
-		mx = math.Max(mx, float64(x)*inv)
+		mx = max(mx, float64(x)*inv) // inlined; math.Max's value except with a NaN
+	}
+	if mx != mx { // a NaN logit: math.Max's own rules (+Inf wins over NaN)
+		mx = math.Inf(-1)
+		for _, x := range z {
+			mx = math.Max(mx, float64(x)*inv)
+		}
 	}
 	sum := kern.ExpShifted(p, z, inv, mx) // p[j] = math.Exp(z[j]*inv - mx), summed in order
 	pmax := 1 / sum                       // the largest entry is exp(0)/sum
