@@ -4,13 +4,15 @@
 # Copied from ../shared/bench/gpt_torch.py with one addition (issue 16): config G2, GPT-2 small's shape
 # (V50257 d768 L12 H12, T256, B8) with a 256-row position table and a 4 prompts x 4 completions GRPO step
 # (G2 runs one warm-up and two timed runs by default); OPENBLAS_CORETYPE defaults to the kernels entrolab picks
-# on this CPU (Haswell with AVX2, SkylakeX with AVX-512); peak RSS is VmHWM like entrolab's benchmarks; --warm.
+# on this CPU (Haswell with AVX2, SkylakeX with AVX-512); peak RSS is VmHWM like entrolab's benchmarks; --warm;
+# --profile prints torch.profiler's top ops of the timed runs (shares are valid under load, times are not).
 # S and M are unchanged.
 import argparse, os, sys, time, math
 ap = argparse.ArgumentParser()
 ap.add_argument("--config", default="S"); ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--mode", default="train"); ap.add_argument("--reps", type=int, default=0)
 ap.add_argument("--warm", type=int, default=-1)  # untimed warm-up runs; default 2 (train) or 1, G2: 1
+ap.add_argument("--profile", action="store_true")  # print torch.profiler's top ops (self CPU) over the timed runs
 args = ap.parse_args()
 os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
@@ -99,8 +101,13 @@ def timeit(fn, reps, warm=2):
     elif args.config == "G2": warm = 1
     for _ in range(warm): fn()
     ts = []
+    prof = torch.autograd.profiler.profile() if args.profile else None
+    if prof: prof.__enter__()
     for _ in range(reps):
         t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+    if prof:
+        prof.__exit__(None, None, None)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=14))
     ts.sort(); return ts[0], ts[len(ts) // 2]
 
 if args.mode == "check":  # KV-cache path == full forward
