@@ -72,3 +72,54 @@ var gradPins = map[string]string{
 	"gonum (pure Go)/tied":              "4596a10eb7e563a2",
 	"gonum (pure Go)/untied":            "8939fdbd7097d503",
 }
+
+// TestGraphEvictionSameResults: with a budget that holds one graph, a model
+// alternating between batch shapes drops and rebuilds graphs, and computes
+// exactly what a model keeping them all computes.
+func TestGraphEvictionSameResults(t *testing.T) {
+	cfg := Config{Vocab: 23, DModel: 32, NLayers: 2, NHeads: 4, MaxSeqLen: 24, InitStd: 0.02, Seed: 7}
+	run := func(budget int64) (*Model, []float64) {
+		old := GraphBudget
+		GraphBudget = budget
+		defer func() { GraphBudget = old }()
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(1, 1))
+		var lps []float64
+		for k := 0; k < 6; k++ {
+			bt := tinyBatch(r, 3+k%2, 8+8*(k%3), cfg.Vocab)
+			if _, _, err := m.Accumulate(bt, 1, lossObjective(nil)); err != nil {
+				t.Fatal(err)
+			}
+			lp, ent := make([]float64, bt.B*bt.T), make([]float64, bt.B*bt.T)
+			if err := m.LogProbs(bt, 1, lp, ent, nil); err != nil {
+				t.Fatal(err)
+			}
+			lps = append(append(lps, lp...), ent...)
+			if m.graphBytes > budget && len(m.train)+len(m.fwd) > 1 {
+				t.Fatalf("cached %d bytes in %d graphs, budget %d", m.graphBytes, len(m.train)+len(m.fwd), budget)
+			}
+		}
+		return m, lps
+	}
+	one := graphEstimate(cfg, 4, 24, 2, true)
+	a, la := run(1 << 40)
+	b, lb := run(one)
+	if len(a.train) < 2 || len(b.train)+len(b.fwd) > 1 {
+		t.Fatalf("unlimited cache kept %d training graphs, budgeted %d+%d", len(a.train), len(b.train), len(b.fwd))
+	}
+	for i := range a.Grads {
+		for j := range a.Grads[i] {
+			if math.Float32bits(a.Grads[i][j]) != math.Float32bits(b.Grads[i][j]) {
+				t.Fatalf("gradient %s[%d]: %v with eviction, %v without", a.W.List[i].Name, j, b.Grads[i][j], a.Grads[i][j])
+			}
+		}
+	}
+	for i := range la {
+		if la[i] != lb[i] {
+			t.Fatalf("log-prob/entropy %d: %v with eviction, %v without", i, lb[i], la[i])
+		}
+	}
+}

@@ -24,10 +24,12 @@ type replica struct {
 
 // graph is the set of replicas for one (B, T) shape.
 type graph struct {
-	b, t int
-	reps []*replica
-	head *head // nil in a forward-only graph
-	fwd  []float32
+	b, t    int
+	bytes   int64  // estimated memory (graphEstimate)
+	lastUse uint64 // Model.uses at its last use
+	reps    []*replica
+	head    *head // nil in a forward-only graph
+	fwd     []float32
 }
 
 // splitRows divides b sequences over at most r replicas.

@@ -91,6 +91,33 @@ type Model struct {
 	train map[[2]int]*graph
 	fwd   map[[2]int]*graph
 	micro int
+	// graph cache bookkeeping: every cached graph's estimated bytes, and
+	// a use counter for least-recently-used eviction
+	graphBytes int64
+	uses       uint64
+}
+
+// GraphBudget bounds the estimated memory of the graphs a Model keeps
+// cached (training and forward-only together). Each batch shape gets its
+// own graph, which owns all its buffers: at the project's sizes a graph is
+// a few hundred MB and many fit; at GPT-2 small one training graph alone
+// is ~4 GB, and a trainer whose batches change length every step (T rounds
+// up to a multiple of 8) would otherwise keep one per shape. Beyond the
+// budget the least recently used graphs are dropped (never the one being
+// used) and rebuilt when needed again; a rebuilt graph computes exactly
+// what the dropped one did.
+var GraphBudget int64 = 4 << 30
+
+// graphEstimate is the approximate memory of a graph for shape (b, t):
+// logits (and in training their gradient), activations, and in training
+// each replica's parameter gradients.
+func graphEstimate(cfg Config, b, t, replicas int, train bool) int64 {
+	n, d, l, nh := int64(b*t), int64(cfg.DModel), int64(cfg.NLayers), int64(cfg.NHeads)
+	f := n*int64(cfg.Vocab) + n*d*10*l + int64(b)*nh*int64(t)*int64(t)*l
+	if train {
+		f += n*int64(cfg.Vocab) + n*d*12*l + int64(replicas)*int64(cfg.NumParams())
+	}
+	return 4 * f
 }
 
 // New returns a freshly initialised model.
@@ -116,19 +143,52 @@ func (m *Model) Cfg() Config { return m.W.Cfg }
 
 func (m *Model) graphFor(cache map[[2]int]*graph, b, t int, train bool) (*graph, error) {
 	k := [2]int{b, t}
+	m.uses++
 	if g, ok := cache[k]; ok {
+		g.lastUse = m.uses
 		return g, nil
 	}
 	r := m.Replicas
 	if r < 1 {
 		r = 1
 	}
+	est := graphEstimate(m.W.Cfg, b, t, r, train)
+	if m.evict(est) {
+		runtime.GC() // so the new graph reuses the dropped graphs' memory instead of growing the heap
+	}
 	g, err := buildGraph(m.W, b, t, r, train)
 	if err != nil {
 		return nil, err
 	}
+	g.bytes, g.lastUse = est, m.uses
 	cache[k] = g
+	m.graphBytes += est
 	return g, nil
+}
+
+// evict drops least recently used graphs until need more bytes fit in
+// GraphBudget (or none is left) and reports whether it dropped any.
+func (m *Model) evict(need int64) bool {
+	dropped := false
+	for m.graphBytes+need > GraphBudget {
+		var oc map[[2]int]*graph
+		var ok [2]int
+		var old *graph
+		for _, c := range []map[[2]int]*graph{m.train, m.fwd} {
+			for k, g := range c {
+				if old == nil || g.lastUse < old.lastUse {
+					oc, ok, old = c, k, g
+				}
+			}
+		}
+		if old == nil {
+			return dropped
+		}
+		delete(oc, ok)
+		m.graphBytes -= old.bytes
+		dropped = true
+	}
+	return dropped
 }
 
 // Accumulate runs one forward and one backward pass of bt through the
