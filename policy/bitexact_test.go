@@ -23,9 +23,9 @@ func blasName() string { return oblas.Name() }
 // BLAS round GEMMs differently, so each has its pin.
 func TestGradsBitIdentical(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		untied bool
-	}{{"tied", false}, {"untied", true}} {
+		name         string
+		untied, logp bool // logp: an objective on log-probs only (no logits gradient)
+	}{{"tied", false, false}, {"untied", true, false}, {"tied-logp", false, true}, {"untied-logp", true, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := Config{Vocab: 23, DModel: 32, NLayers: 2, NHeads: 4, MaxSeqLen: 24, InitStd: 0.02, Seed: 7, Untied: c.untied}
 			m, err := New(cfg)
@@ -37,7 +37,9 @@ func TestGradsBitIdentical(t *testing.T) {
 			both := func(in *HeadInput, g *HeadGrad) (float64, map[string]float64, error) {
 				loss, _, err := lossObjective(nil)(in, g)
 				for i := range g.Logits { // an entropy-bonus-like term on raw logits
-					g.Logits[i] = 1e-3 * float32(math.Sin(float64(i)))
+					if !c.logp {
+						g.Logits[i] = 1e-3 * float32(math.Sin(float64(i)))
+					}
 				}
 				return loss, nil, err
 			}
@@ -45,6 +47,11 @@ func TestGradsBitIdentical(t *testing.T) {
 				bt := tinyBatch(r, 5, 20, cfg.Vocab)
 				if _, _, err := m.Accumulate(bt, 0.9, both); err != nil {
 					t.Fatal(err)
+				}
+			}
+			for _, g := range m.train {
+				if g.head.inPlace != c.logp {
+					t.Fatalf("in-place logits gradient = %v with a log-prob-only objective = %v", g.head.inPlace, c.logp)
 				}
 			}
 			h := sha256.New()
@@ -71,6 +78,11 @@ var gradPins = map[string]string{
 	"OpenBLAS (Haswell kernels)/untied": "9c0e1d45b8f3782a",
 	"gonum (pure Go)/tied":              "4596a10eb7e563a2",
 	"gonum (pure Go)/untied":            "8939fdbd7097d503",
+
+	"OpenBLAS (Haswell kernels)/tied-logp":   "3af307bc97a1d36c",
+	"OpenBLAS (Haswell kernels)/untied-logp": "acb526bb96f53f43",
+	"gonum (pure Go)/tied-logp":              "29132b0fa7b15250",
+	"gonum (pure Go)/untied-logp":            "1697ee573f4d72d8",
 }
 
 // TestGraphEvictionSameResults: with a budget that holds one graph, a model

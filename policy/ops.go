@@ -25,6 +25,9 @@ type kop struct {
 	wrt   []bool
 	diff  func(in G.Nodes, out, grad *G.Node) (G.Nodes, error)
 	sc    G.F32 // scalar output value
+	// outSel, if set, picks the output buffer for a run (the objective's
+	// logits gradient lives in one of two buffers)
+	outSel func() *tensor.Dense
 }
 
 var kopIDs atomic.Uint64
@@ -87,6 +90,9 @@ func (o *kop) Do(in ...G.Value) (G.Value, error) {
 		}
 		o.sc = G.F32(v[0])
 		return &o.sc, nil
+	}
+	if o.outSel != nil {
+		o.out = o.outSel()
 	}
 	if err := o.do(o.out.Data().([]float32), in); err != nil {
 		return nil, err

@@ -62,3 +62,24 @@ func ExpShifted(p []float64, z []float32, inv, shift float64) (sum float64) {
 	}
 	return sum
 }
+
+// ZeroSubExpScaled does d[j] = 0 - float32(c * exp(float64(z[j])*inv - shift)):
+// SubExpScaled on a zero d, written over z itself when d is z (each chunk of
+// z is read before it is written).
+func ZeroSubExpScaled(d, z []float32, inv, shift, c float64) {
+	var fb, eb [expChunk]float64
+	d = d[:len(z)]
+	var zero float32
+	for i := 0; i < len(z); i += expChunk {
+		zc := z[i:min(i+expChunk, len(z))]
+		f, e := fb[:len(zc)], eb[:len(zc)]
+		for j, x := range zc {
+			f[j] = float64(x)*inv - shift
+		}
+		ExpExact(e, f)
+		dc := d[i : i+len(zc)]
+		for j := range dc {
+			dc[j] = zero - float32(c*e[j]) // not -x: 0 - (+0) is +0
+		}
+	}
+}

@@ -95,6 +95,14 @@ func TestRowKernelsMatchScalar(t *testing.T) {
 				for j, x := range z {
 					d2[j] -= float32(cc * math.Exp(float64(x)*inv-c))
 				}
+				zz := append([]float32(nil), z...)
+				ZeroSubExpScaled(zz, zz, inv, c, cc)
+				for j, x := range z {
+					var zero float32
+					if want := zero - float32(cc*math.Exp(float64(x)*inv-c)); math.Float32bits(zz[j]) != math.Float32bits(want) {
+						t.Fatalf("ZeroSubExpScaled in place [%d] = %v, want %v", j, zz[j], want)
+					}
+				}
 				p := make([]float64, v)
 				sum := ExpShifted(p, z, inv, c)
 				var sum2 float64
