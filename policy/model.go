@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"github.com/entrolab/entrolab/internal/kern"
 	"math"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/entrolab/entrolab/internal/oblas"
@@ -105,8 +108,25 @@ type Model struct {
 // up to a multiple of 8) would otherwise keep one per shape. Beyond the
 // budget the least recently used graphs are dropped (never the one being
 // used) and rebuilt when needed again; a rebuilt graph computes exactly
-// what the dropped one did.
-var GraphBudget int64 = 4 << 30
+// what the dropped one did. The default is a third of the machine's memory,
+// at least 4 GiB.
+var GraphBudget = defaultGraphBudget()
+
+func defaultGraphBudget() int64 {
+	const floor = 4 << 30
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return floor
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+			if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return max(floor, kb<<10/3)
+			}
+		}
+	}
+	return floor
+}
 
 // graphEstimate is the approximate memory of a graph for shape (b, t):
 // logits (and in training their gradient), activations, and in training
