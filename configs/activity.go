@@ -107,17 +107,22 @@ var readByTable = []readBy{
 	{Prefix: "task.expression", Selector: "task.name", Values: []string{"dataset"}},
 	// sampling details read only when they apply
 	{Prefix: "eval.temperature", Selector: "eval.k", Values: []string{"!0"}},
+	{Prefix: "eval.temperature", Selector: "eval.final_k", Values: []string{"!0"}},
 	{Prefix: "log.samples", Selector: "log.sample_every", Values: []string{"!0"}},
 }
 
-// ruleFor is the longest rule whose prefix covers key, or nil.
-func ruleFor(key string) *readBy {
-	var best *readBy
+// rulesFor is the longest rules whose prefix covers key (several rows with
+// one prefix: the key is read when any of them holds), or nil.
+func rulesFor(key string) []*readBy {
+	var best []*readBy
 	for i := range readByTable {
 		r := &readByTable[i]
 		if key == r.Prefix || strings.HasPrefix(key, r.Prefix+".") {
-			if best == nil || len(r.Prefix) > len(best.Prefix) {
-				best = r
+			switch {
+			case best == nil || len(r.Prefix) > len(best[0].Prefix):
+				best = []*readBy{r}
+			case len(r.Prefix) == len(best[0].Prefix):
+				best = append(best, r)
 			}
 		}
 	}
@@ -180,10 +185,19 @@ func Inactive(cfg experiment.Config) map[string]string {
 }
 
 func inactiveWhy(key string, flat map[string]string) string {
-	r := ruleFor(key)
-	if r == nil {
-		return ""
+	var whys []string
+	for _, r := range rulesFor(key) {
+		why := ruleWhy(r, flat)
+		if why == "" {
+			return ""
+		}
+		whys = append(whys, why)
 	}
+	return strings.Join(whys, "; ")
+}
+
+// ruleWhy is why r leaves its settings unread in flat ("" when they are read).
+func ruleWhy(r *readBy, flat map[string]string) string {
 	if r.Selector == "" {
 		if r.Why == "" {
 			return "" // always read (a switch inside a switched section)
@@ -223,7 +237,10 @@ func quoteEmpty(s string) string {
 // allowed value. It is nil for a key that is always read, and ok is false for
 // one that is never read.
 func Activation(key string) (sets []string, ok bool) {
-	r := ruleFor(key)
+	var r *readBy
+	if rs := rulesFor(key); len(rs) > 0 {
+		r = rs[0] // the first of several: any one activates the key
+	}
 	if r == nil || (r.Selector == "" && r.Why == "") {
 		return nil, true
 	}

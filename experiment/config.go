@@ -69,6 +69,7 @@ type EvalConfig struct {
 	Every       int     `mapstructure:"every"`       // steps between evaluations; 0 = only at the end; default 25
 	Problems    int     `mapstructure:"problems"`    // held-out problems; default 128
 	K           int     `mapstructure:"k"`           // samples per problem for pass@k; 0 = greedy only; default 8
+	FinalK      int     `mapstructure:"final_k"`     // K of the base's (step 0) and the last step's evaluation: their pass@k curves; default 64
 	Temperature float64 `mapstructure:"temperature"` // for the k samples; default 1
 }
 
@@ -100,7 +101,7 @@ func DefaultConfig() Config {
 		Optim:     o,
 		Train:     TrainConfig{Steps: 300, PromptsPerStep: 16, PPOEpochs: 1, MiniBatches: 4},
 		Log:       LogConfig{Every: 10, SampleEvery: 25, Samples: 8, Diagnostics: true, Keys: slices.Clone(DefaultLogKeys)},
-		Eval:      EvalConfig{Every: 25, Problems: 128, K: 8, Temperature: 1},
+		Eval:      EvalConfig{Every: 25, Problems: 128, K: 8, FinalK: 64, Temperature: 1},
 		Ckpt:      CkptConfig{Every: 25, Keep: 2},
 	}
 }
@@ -171,6 +172,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("trainer: eval.problems = %d, want >= 1", e.Problems)
 	case e.K < 0:
 		return fmt.Errorf("trainer: eval.k = %d, want >= 0", e.K)
+	case e.FinalK < 0:
+		return fmt.Errorf("trainer: eval.final_k = %d, want >= 0", e.FinalK)
 	case !(e.Temperature > 0):
 		return fmt.Errorf("trainer: eval.temperature = %v, want > 0", e.Temperature)
 	}
@@ -192,8 +195,8 @@ const (
 	MaxSeqsPerStep    = 65536                // train.prompts_per_step × sampling.group_size
 	MaxPPOEpochs      = 64                   // train.ppo_epochs
 	MaxEvalProblems   = 100_000              // eval.problems
-	MaxEvalK          = 1024                 // eval.k
-	MaxEvalSamples    = 1_000_000            // eval.problems × max(eval.k, 1)
+	MaxEvalK          = 1024                 // eval.k, eval.final_k
+	MaxEvalSamples    = 1_000_000            // eval.problems × max(eval.k, eval.final_k, 1)
 	MaxLogSamples     = 4096                 // log.samples
 	MaxKeep           = 1000                 // checkpoint.keep
 	MaxWarmupSteps    = MaxSteps             // optim.warmup_steps, optim.total_steps
@@ -214,6 +217,7 @@ func (c Config) checkLimits() error {
 		{"train.micro_batch", c.Train.MicroBatch, MaxSeqsPerStep, ""},
 		{"eval.problems", c.Eval.Problems, MaxEvalProblems, ""},
 		{"eval.k", c.Eval.K, MaxEvalK, ""},
+		{"eval.final_k", c.Eval.FinalK, MaxEvalK, ""},
 		{"eval.every", c.Eval.Every, MaxSteps, ""},
 		{"log.every", c.Log.Every, MaxSteps, ""},
 		{"log.sample_every", c.Log.SampleEvery, MaxSteps, ""},
@@ -230,8 +234,13 @@ func (c Config) checkLimits() error {
 	if n := c.Train.PromptsPerStep * c.Sampling.N; n > MaxSeqsPerStep {
 		return fmt.Errorf("trainer: train.prompts_per_step × sampling.group_size = %d × %d = %d sequences per step exceeds the upper limit %d", c.Train.PromptsPerStep, c.Sampling.N, n, MaxSeqsPerStep)
 	}
-	if n := c.Eval.Problems * max(c.Eval.K, 1); n > MaxEvalSamples {
-		return fmt.Errorf("trainer: eval.problems × eval.k = %d × %d = %d samples per evaluation exceeds the upper limit %d", c.Eval.Problems, c.Eval.K, n, MaxEvalSamples)
+	for _, k := range []struct {
+		key string
+		v   int
+	}{{"eval.k", c.Eval.K}, {"eval.final_k", c.Eval.FinalK}} {
+		if n := c.Eval.Problems * max(k.v, 1); n > MaxEvalSamples {
+			return fmt.Errorf("trainer: eval.problems × %s = %d × %d = %d samples per evaluation exceeds the upper limit %d", k.key, c.Eval.Problems, k.v, n, MaxEvalSamples)
+		}
 	}
 	return nil
 }

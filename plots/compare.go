@@ -23,19 +23,21 @@ const (
 	MetricFinalReward   = "final_reward"      // critic/score/mean over the last 10% of steps
 	MetricFinalEntropy  = "final_entropy"     // actor/entropy over the last 10% of steps (nats/token)
 	MetricValAccuracy   = "val_accuracy"      // last val/accuracy (greedy, held-out)
-	MetricPassAtK       = "val_pass_at_k"     // last val/pass@K for the largest K recorded
+	MetricPassAt1       = "val_pass_at_1"     // val/pass@1 of the last evaluation recording pass@k (sampled accuracy)
+	MetricPassAtK       = "val_pass_at_k"     // val/pass@K of that evaluation, K its largest (eval.final_k)
 	MetricEntropyAUC    = "entropy_auc"       // time-average of actor/entropy over the run (trapezoid area / step span)
 	MetricStepsCollapse = "steps_to_collapse" // first step with entropy <= CollapseFraction x its first value; the last step when never (censored)
 )
 
 // CompareMetrics lists the compared metrics in report order.
-var CompareMetrics = []string{MetricFinalReward, MetricFinalEntropy, MetricValAccuracy, MetricPassAtK, MetricEntropyAUC, MetricStepsCollapse}
+var CompareMetrics = []string{MetricFinalReward, MetricFinalEntropy, MetricValAccuracy, MetricPassAt1, MetricPassAtK, MetricEntropyAUC, MetricStepsCollapse}
 
 var metricWords = map[string]string{
 	MetricFinalReward:   "final reward",
 	MetricFinalEntropy:  "final entropy (nats/token)",
 	MetricValAccuracy:   "held-out accuracy",
-	MetricPassAtK:       "held-out pass@k",
+	MetricPassAt1:       "held-out pass@1 (sampled)",
+	MetricPassAtK:       "held-out pass@k (largest k of the last evaluation)",
 	MetricEntropyAUC:    "mean entropy over training (nats/token)",
 	MetricStepsCollapse: "steps to entropy collapse",
 }
@@ -57,17 +59,38 @@ func RunMetrics(r *Run) map[string]float64 {
 		MetricFinalReward:   finalMean(r.Get(KeyReward)),
 		MetricFinalEntropy:  finalMean(r.Get(KeyEntropy)),
 		MetricValAccuracy:   lastFinite(r.Get(KeyValAccuracy)),
+		MetricPassAt1:       math.NaN(),
 		MetricPassAtK:       math.NaN(),
 		MetricEntropyAUC:    timeAverage(r.Get(KeyEntropy)),
 		MetricStepsCollapse: stepsToCollapse(r.Get(KeyEntropy)),
 	}
-	bestK := 0
-	for _, k := range r.Keys() {
-		if g := passKey.FindStringSubmatch(k); g != nil {
-			if n, _ := strconv.Atoi(g[1]); n > bestK {
-				bestK = n
-				m[MetricPassAtK] = lastFinite(r.Get(k))
+	// the last evaluation that recorded a pass@k curve, and its largest k
+	// (eval.final_k there; eval.k at the evaluations in between)
+	last, bestK := -1, 0
+	at := map[int]map[int]float64{} // step -> k -> pass@k
+	for _, key := range r.Keys() {
+		g := passKey.FindStringSubmatch(key)
+		if g == nil {
+			continue
+		}
+		k, _ := strconv.Atoi(g[1])
+		st, v := r.Get(key).Finite()
+		for i, s := range st {
+			if at[s] == nil {
+				at[s] = map[int]float64{}
 			}
+			at[s][k] = v[i]
+			last = max(last, s)
+		}
+	}
+	if last >= 0 {
+		for k, v := range at[last] {
+			if k > bestK {
+				bestK, m[MetricPassAtK] = k, v
+			}
+		}
+		if v, ok := at[last][1]; ok {
+			m[MetricPassAt1] = v
 		}
 	}
 	return m

@@ -47,6 +47,18 @@ func TestRunMetrics(t *testing.T) {
 	if math.Abs(m[MetricEntropyAUC]-want) > 1e-3 {
 		t.Errorf("entropy auc %v, want ≈ %v", m[MetricEntropyAUC], want)
 	}
+	// pass@k and pass@1 come from the last evaluation with a curve, even
+	// when one in between sampled more (eval.k above eval.final_k)
+	mixed, err := ParseMetrics(strings.NewReader(`{"step": 0, "data": {"val/pass@1": 0.1, "val/pass@2": 0.15, "val/pass@4": 0.2}}
+{"step": 5, "data": {"actor/entropy": 1, "val/pass@1": 0.3, "val/pass@16": 0.9}}
+{"step": 10, "data": {"actor/entropy": 1, "val/pass@1": 0.25, "val/pass@2": 0.35, "val/pass@4": 0.45}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mm := RunMetrics(mixed); mm[MetricPassAtK] != 0.45 || mm[MetricPassAt1] != 0.25 {
+		t.Errorf("pass@k %v and pass@1 %v, want the last evaluation's 0.45 and 0.25", mm[MetricPassAtK], mm[MetricPassAt1])
+	}
 	never := fakeRun(t, "g", 1, 1, 0.001, 0.1)
 	if RunMetrics(never)[MetricStepsCollapse] != 40 {
 		t.Errorf("a run that never collapses is censored at its last step")

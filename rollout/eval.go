@@ -63,7 +63,7 @@ func EvaluateProgress(e *Engine, tok *tokens.Tokenizer, task reward.Task, proble
 }
 
 // EvaluateContext is EvaluateProgress stopping with ctx's error (between
-// chunks of 64 problems) once ctx is cancelled. A nil ctx never stops.
+// chunks of EvalChunk problems) once ctx is cancelled. A nil ctx never stops.
 func EvaluateContext(ctx context.Context, e *Engine, tok *tokens.Tokenizer, task reward.Task, problems []reward.Problem, maxNew int, k int, s Sampling, seed uint64, progress func(done, total int)) (EvalResult, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -85,7 +85,7 @@ func EvaluateContext(ctx context.Context, e *Engine, tok *tokens.Tokenizer, task
 		total *= 2
 	}
 	greedy := Sampling{Temperature: 0, TopP: 1, MaxNewTokens: maxNew, N: 1}
-	const chunk = 64
+	chunk := EvalChunk(1)
 	for lo := 0; lo < len(prompts); lo += chunk {
 		hi := min(lo+chunk, len(prompts))
 		if err := ctx.Err(); err != nil {
@@ -117,6 +117,7 @@ func EvaluateContext(ctx context.Context, e *Engine, tok *tokens.Tokenizer, task
 	s.N, s.MaxNewTokens = k, maxNew
 	var mean, pass, pass1 float64
 	counts := make([]int, len(problems))
+	chunk = EvalChunk(k)
 	for lo := 0; lo < len(prompts); lo += chunk {
 		hi := min(lo+chunk, len(prompts))
 		if err := ctx.Err(); err != nil {
@@ -164,6 +165,15 @@ func EvaluateContext(ctx context.Context, e *Engine, tok *tokens.Tokenizer, task
 		res.Curve = append(res.Curve, PassPoint{K: kk, Pass: curve[i]})
 	}
 	return res, nil
+}
+
+// EvalChunk is how many problems an evaluation with k samples per problem
+// generates at once: 64, fewer when k > 64 so that a chunk holds at most
+// 4096 sequences (k = 256: 16 problems, about 1 GiB of KV cache for the S
+// policy instead of 4).
+func EvalChunk(k int) int {
+	const problems, seqs = 64, 4096
+	return max(1, min(problems, seqs/max(k, 1)))
 }
 
 // scoreSeqs scores seqs against their problems in one batch

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/entrolab/entrolab/policy"
+	"github.com/entrolab/entrolab/rollout"
 )
 
 // MemoryEstimate is a rough upper estimate, in bytes, of what one RL step
@@ -29,14 +30,21 @@ func MemoryEstimate(cfg Config, m policy.Config) (total float64, parts map[strin
 		"sampled batch (train.prompts_per_step × sampling.group_size)": n * seq * (V*f32 + 6*8 + 2*L*D*f32),
 		// activations of the layers kept for the backward pass
 		"micro-batch graph (train.micro_batch or the mini-batch)": micro * seq * (3*V + 16*L*D) * f32,
-		// the evaluation generates 64 problems × eval.k completions at a time
-		"evaluation chunk (eval.k)":             64 * float64(max(cfg.Eval.K, 1)) * seq * (V + 2*L*D) * f32,
-		"weights, optimizer moments, reference": 5 * float64(m.NumParams()) * f32,
+		// the evaluation generates rollout.EvalChunk(k) problems × k completions at a time
+		"evaluation chunk (eval.k, eval.final_k)": evalChunkSeqs(max(cfg.Eval.K, cfg.Eval.FinalK)) * seq * (V + 2*L*D) * f32,
+		"weights, optimizer moments, reference":   5 * float64(m.NumParams()) * f32,
 	}
 	for _, v := range parts {
 		total += v
 	}
 	return total, parts
+}
+
+// evalChunkSeqs is the most sequences one evaluation chunk generates with k
+// samples per problem (the greedy pass: one per problem).
+func evalChunkSeqs(k int) float64 {
+	k = max(k, 1)
+	return float64(max(rollout.EvalChunk(k)*k, rollout.EvalChunk(1)))
 }
 
 // availableMemory reads MemAvailable from /proc/meminfo (0: unknown).

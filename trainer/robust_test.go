@@ -119,6 +119,8 @@ func TestSizeLimits(t *testing.T) {
 		{"train.prompts_per_step", func(c *Config) { c.Train.PromptsPerStep = 1_000_000_000 }},
 		{"eval.problems", func(c *Config) { c.Eval.Problems = 1_000_000_000 }},
 		{"eval.k", func(c *Config) { c.Eval.K = 10_000_000 }},
+		{"eval.final_k", func(c *Config) { c.Eval.FinalK = 10_000_000 }},
+		{"eval.problems × eval.final_k", func(c *Config) { c.Eval.Problems, c.Eval.FinalK = 100_000, 1000 }},
 		{"train.ppo_epochs", func(c *Config) { c.Train.PPOEpochs = 1_000_000 }},
 		{"train.steps", func(c *Config) { c.Train.Steps = 1 << 40 }},
 		{"sequences per step", func(c *Config) { c.Train.PromptsPerStep, c.Sampling.N = 4096, 1024 }},

@@ -409,21 +409,38 @@ func (t *Trainer) control(batch []*sample, m map[string]float64) {
 	}
 }
 
-// evaluate runs the held-out evaluation.
+// evaluate runs the base's held-out evaluation (step 0), with eval.final_k
+// samples per problem.
 func (t *Trainer) evaluate(m map[string]float64) error {
+	return t.evaluateK(m, t.Cfg.Eval.FinalK)
+}
+
+// evalSamples is the samples per problem of step's evaluation: eval.final_k
+// at the last step, eval.k before.
+func (t *Trainer) evalSamples(step int) int {
+	if step == t.Cfg.Train.Steps {
+		return t.Cfg.Eval.FinalK
+	}
+	return t.Cfg.Eval.K
+}
+
+// evaluateK runs the held-out evaluation with k samples per problem. It
+// draws on its own random stream (seed + step), never on the training ones,
+// so k changes the val/* numbers only, not the steps.
+func (t *Trainer) evaluateK(m map[string]float64, k int) error {
 	e := t.Cfg.Eval
-	s := rollout.Sampling{Temperature: e.Temperature, TopP: 1, MaxNewTokens: t.Cfg.Sampling.MaxNewTokens, N: max(1, e.K)}
-	res, err := rollout.EvaluateContext(t.ctx, t.eng, t.Tok, t.Task, t.evalSet, t.Cfg.Sampling.MaxNewTokens, e.K, s, t.Cfg.Seed+uint64(t.Step), nil)
+	s := rollout.Sampling{Temperature: e.Temperature, TopP: 1, MaxNewTokens: t.Cfg.Sampling.MaxNewTokens, N: max(1, k)}
+	res, err := rollout.EvaluateContext(t.ctx, t.eng, t.Tok, t.Task, t.evalSet, t.Cfg.Sampling.MaxNewTokens, k, s, t.Cfg.Seed+uint64(t.Step), nil)
 	if err != nil {
 		return err
 	}
 	m[metric.ValAccuracy] = res.Accuracy
 	m[metric.ValReward] = res.Reward
-	if e.K > 0 {
+	if k > 0 {
 		for _, pt := range res.Curve { // k = 1, 2, 4, … K; the last is pass@K
 			m[fmt.Sprintf("%s%d", metric.ValPassAt, pt.K)] = pt.Pass
 		}
-		m[fmt.Sprintf("%s%d", metric.ValMeanAt, e.K)] = res.MeanAtK
+		m[fmt.Sprintf("%s%d", metric.ValMeanAt, k)] = res.MeanAtK
 	}
 	return nil
 }

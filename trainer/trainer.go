@@ -233,7 +233,7 @@ func (t *Trainer) stepOnce() (Record, error) {
 		{"diagnostic", "diagnostic", func() error { return t.diagnose(batch, m) }},
 		{"control", "", func() error { t.control(batch, m); return nil }},
 		{"stop point", "", t.stopped},
-		{"eval", "eval", func() error { return t.evaluate(m) }},
+		{"eval", "eval", func() error { return t.evaluateK(m, t.evalSamples(step)) }},
 	} {
 		done, err := t.runPhase(ph.name, ph.run)
 		if err != nil && ph.name == "stop point" {

@@ -24,7 +24,7 @@ func testConfig(t testing.TB) Config {
 	c.Sampling.N = 4
 	c.Train.PromptsPerStep = 4
 	c.Train.Steps = 4
-	c.Eval.Every, c.Eval.Problems, c.Eval.K = 2, 16, 4
+	c.Eval.Every, c.Eval.Problems, c.Eval.K, c.Eval.FinalK = 2, 16, 4, 8
 	c.Ckpt.Every = 2
 	c.Log.SampleEvery = 2
 	return c

@@ -43,7 +43,7 @@ func newEvalCmd() *cobra.Command {
 	f.StringVar(&o.ckpt, "ckpt", "", "a checkpoint directory, a run directory (its latest checkpoint) or a checkpoints/latest pointer (required)")
 	f.StringVar(&o.task, "task", "", "task name; default: the checkpoint's own task")
 	f.IntVarP(&o.n, "problems", "n", 256, "held-out problems")
-	f.IntVarP(&o.k, "k", "k", 8, "samples per problem for mean@k and pass@k (0: greedy only)")
+	f.IntVarP(&o.k, "k", "k", 64, "samples per problem for mean@k and the pass@k curve k = 1, 2, 4, … (0: greedy only)")
 	f.Float64Var(&o.temperature, "temperature", 1, "sampling temperature for the k samples")
 	f.IntVar(&o.maxNew, "max-new-tokens", 16, "completion length cap")
 	f.Uint64Var(&o.seed, "seed", 1, "seed for the problems and samples")
@@ -155,6 +155,11 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 	fmt.Fprintf(tw, "checkpoint\t%s\ntask\t%s (held-out, %d problems)\ngreedy accuracy\t%.3f\nmean reward (greedy)\t%.3f\n", o.ckpt, tc.Name, res.Problems, res.Accuracy, res.Reward)
 	if o.k > 0 {
 		fmt.Fprintf(tw, "mean@%d (T=%.2g)\t%.3f\npass@1\t%.3f\npass@%d\t%.3f\n", o.k, o.temperature, res.MeanAtK, res.PassAt1, o.k, res.PassAtK)
+		var curve []string
+		for _, pt := range res.Curve {
+			curve = append(curve, fmt.Sprintf("%d: %.3f", pt.K, pt.Pass))
+		}
+		fmt.Fprintf(tw, "pass@k curve (k: pass@k)\t%s\n", strings.Join(curve, "  "))
 	}
 	return tw.Flush()
 }
