@@ -44,6 +44,16 @@ const (
 	aepoBand     = 0.03
 )
 
+// The countdown pin (TestCountdownClipCovKeepsEntropy): the entropy study's
+// steps, its final window (the last 10% of steps, as the sweep report), and
+// thresholds well inside what was measured (README "Regression tests").
+const (
+	countdownSteps          = 150
+	countdownWindow         = 15
+	maxCountdownGRPOFrac    = 0.55 // GRPO's final / first-step entropy
+	minCountdownClipCovGain = 0.08 // Clip-Cov's final entropy above GRPO's (nats/token)
+)
+
 // The methods expected to end with more entropy than GRPO.
 var preserving = []string{"clip_cov", "kl_cov", "cegppo", "aent", "steer"}
 
@@ -64,19 +74,25 @@ var (
 // per-step metrics; runs are cached per (experiment, steps, seed, sets).
 func run(t *testing.T, experiment string, steps int, seed uint64, sets ...string) []map[string]float64 {
 	t.Helper()
-	key := fmt.Sprint(experiment, steps, seed, sets)
+	return runFrom(t, policytest.BaseDir(), experiment, steps, seed, sets...)
+}
+
+// runFrom is run from the base checkpoint in baseDir.
+func runFrom(t *testing.T, baseDir, experiment string, steps int, seed uint64, sets ...string) []map[string]float64 {
+	t.Helper()
+	key := fmt.Sprint(baseDir, experiment, steps, seed, sets)
 	runsMu.Lock()
 	defer runsMu.Unlock()
 	if r, ok := runs[key]; ok {
 		return r
 	}
 	all := append([]string{fmt.Sprintf("train.steps=%d", steps), fmt.Sprintf("seed=%d", seed),
-		"base.checkpoint=" + policytest.BaseDir(), "eval.every=0", "eval.problems=64", "log.sample_every=0"}, sets...)
+		"base.checkpoint=" + baseDir, "eval.every=0", "eval.problems=64", "eval.final_k=8", "log.sample_every=0"}, sets...)
 	cfg, err := configs.LoadTrain(experiment, nil, all)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := policy.LoadCheckpoint(policytest.BaseDir())
+	base, err := policy.LoadCheckpoint(baseDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +168,31 @@ func TestEntropyMethodsKeepEntropy(t *testing.T) {
 		})
 	}
 }
+
+// TestCountdownClipCovKeepsEntropy pins the bundled study's largest effect
+// (README "Findings"; `entrolab sweep -c entropy_study`) on one seed: on
+// countdown, from the committed countdown base and with the study's
+// settings (150 steps, lr 2e-4), GRPO's entropy falls by far more than on
+// addition, and Clip-Cov ends with far more entropy than GRPO.
+func TestCountdownClipCovKeepsEntropy(t *testing.T) {
+	sets := []string{"optim.lr=2e-4"}
+	g := runFrom(t, policytest.CountdownBaseDir(), "grpo_countdown", countdownSteps, runSeed, sets...)
+	c := runFrom(t, policytest.CountdownBaseDir(), "clip_cov_countdown", countdownSteps, runSeed, sets...)
+	report(t, "grpo_countdown", g)
+	report(t, "clip_cov_countdown", c)
+	last := func(r []map[string]float64) float64 { return avg(r, entropy, len(r)-countdownWindow, len(r)) }
+	t.Logf("GRPO entropy %.3f (first step) -> %.3f (last %d steps): %.2f of it; Clip-Cov %.3f -> %.3f: %+.3f above GRPO",
+		r0(g), last(g), countdownWindow, last(g)/r0(g), r0(c), last(c), last(c)-last(g))
+	if f := last(g) / r0(g); f > maxCountdownGRPOFrac {
+		t.Errorf("GRPO's final entropy is %.2f of its first step's, pinned at most %.2f", f, maxCountdownGRPOFrac)
+	}
+	if d := last(c) - last(g); d < minCountdownClipCovGain {
+		t.Errorf("Clip-Cov's final entropy %.3f is %.3f above GRPO's %.3f, pinned at least %.3f", last(c), d, last(g), minCountdownClipCovGain)
+	}
+}
+
+// r0 is the entropy of a run's first step (the base's samples).
+func r0(r []map[string]float64) float64 { return r[0][entropy] }
 
 // TestAEPOEntropy pins AEPO's entropy estimate (the sampled-token NLL) over
 // the second half of the run. The paper's claim is that it stays near the

@@ -430,7 +430,16 @@ func (t *Trainer) evalSamples(step int) int {
 func (t *Trainer) evaluateK(m map[string]float64, k int) error {
 	e := t.Cfg.Eval
 	s := rollout.Sampling{Temperature: e.Temperature, TopP: 1, MaxNewTokens: t.Cfg.Sampling.MaxNewTokens, N: max(1, k)}
-	res, err := rollout.EvaluateContext(t.ctx, t.eng, t.Tok, t.Task, t.evalSet, t.Cfg.Sampling.MaxNewTokens, k, s, t.Cfg.Seed+uint64(t.Step), nil)
+	eng := t.eng
+	if k > e.K {
+		// the base's and the last evaluation sample more than any other
+		// generation of the run: an engine of their own, whose buffers
+		// (hundreds of MB at k = 64) are not kept for the rest of the run.
+		// The samples depend only on the seed, not on the engine.
+		eng = rollout.New(t.eng.W, t.eng.EOS)
+		eng.Workers, eng.Stop = t.eng.Workers, t.eng.Stop
+	}
+	res, err := rollout.EvaluateContext(t.ctx, eng, t.Tok, t.Task, t.evalSet, t.Cfg.Sampling.MaxNewTokens, k, s, t.Cfg.Seed+uint64(t.Step), nil)
 	if err != nil {
 		return err
 	}

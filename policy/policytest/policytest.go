@@ -4,6 +4,8 @@
 //   - BaseDir is a committed base checkpoint on 3-digit addition (made by
 //     `entrolab sft --task addition`, see testdata/base-addition/sft.json
 //     for its settings and held-out accuracy).
+//   - CountdownBaseDir is the same on countdown (`entrolab sft --task
+//     countdown`; the base the bundled entropy_study sweep makes and uses).
 //   - Tiny is a seeded random policy of a few thousand weights.
 package policytest
 
@@ -19,6 +21,12 @@ import (
 func BaseDir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "testdata", "base-addition")
+}
+
+// CountdownBaseDir is the committed base checkpoint on countdown.
+func CountdownBaseDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "testdata", "base-countdown")
 }
 
 // Base loads the committed base checkpoint.
