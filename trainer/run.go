@@ -101,6 +101,27 @@ type RunDir struct {
 
 func (r *RunDir) note(format string, a ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, a...)) }
 
+// unstarted reports whether dir's entries are only what a run opening it
+// leaves before its marker exists: the lock file, an empty checkpoints
+// directory and the marker's own temporary files (a process killed while
+// opening a fresh run). Such a directory is taken as empty.
+func unstarted(dir string, ents []os.DirEntry) bool {
+	for _, e := range ents {
+		n := e.Name()
+		switch {
+		case n == LockFile && e.Type().IsRegular():
+		case n == "checkpoints" && e.IsDir():
+			if sub, err := os.ReadDir(filepath.Join(dir, n)); err != nil || len(sub) > 0 {
+				return false
+			}
+		case strings.HasPrefix(n, "."+MarkerFile+".") && strings.HasSuffix(n, ".tmp") && e.Type().IsRegular():
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // hasCheckpoint reports whether dir/checkpoints holds a step directory.
 func hasCheckpoint(dir string) bool {
 	return len((&RunDir{Dir: dir}).checkpoints()) > 0
@@ -130,7 +151,7 @@ func OpenContext(ctx context.Context, cfg Config, dir string, resume, force bool
 		force = true
 	}
 	if !resume {
-		if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 && !(len(ents) == 1 && ents[0].Name() == LockFile) {
+		if ents, err := os.ReadDir(dir); err == nil && !unstarted(dir, ents) {
 			restart := IsRunDir(dir) && !hasCheckpoint(dir)
 			if !force && !restart {
 				return nil, fmt.Errorf("%w: %s", ErrRunExists, dir)
@@ -156,10 +177,16 @@ func OpenContext(ctx context.Context, cfg Config, dir string, resume, force bool
 	if err := CheckNoLinks(dir); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "checkpoints"), 0o755); err != nil {
+	// The marker first: a process killed from here on leaves a directory
+	// that is recognisably a run (or, before the marker lands, one that
+	// unstarted accepts), never one that a rerun refuses.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	if err := WriteMarker(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "checkpoints"), 0o755); err != nil {
 		return nil, err
 	}
 	if resume {
